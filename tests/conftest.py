@@ -13,13 +13,17 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kefu.db.engine import create_engine, create_sessionmaker
 from kefu.registry import load_models
+from kefu.runtime import Runtime
+from kefu.settings import Settings
 
 POSTGRES_URL = os.environ.get("KEFU_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("KEFU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -73,7 +77,7 @@ async def _pg_reachable() -> str | None:
     try:
         async with asyncio.timeout(5), engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure means the peer is unavailable
         return repr(exc)
     finally:
         await engine.dispose()
@@ -147,15 +151,81 @@ async def session(db: Database) -> AsyncIterator[AsyncSession]:
 
 
 @pytest.fixture
-def redis_url() -> Iterator[str]:
+def redis_url() -> str:
     """The Redis URL for tests that need a real Redis (skips or fails when unreachable)."""
     import redis
 
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
         client.ping()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure means the peer is unavailable
         service_unavailable("Redis", repr(exc))
     finally:
         client.close()
-    yield REDIS_URL
+    return REDIS_URL
+
+
+# --- the HTTP API against a real database -------------------------------------------------------
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-production-checks"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """argon2id with test-sized cost; production keeps argon2-cffi's strong defaults."""
+    from argon2 import PasswordHasher
+
+    from kefu.auth.passwords import use_password_hasher
+
+    previous = use_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    yield
+    use_password_hasher(previous)
+
+
+@pytest.fixture
+def settings(db: Database, tmp_path: Path) -> Settings:
+    """Settings pointing at the test database and a private data directory."""
+    return Settings(
+        env="test",
+        data_dir=tmp_path / "data",
+        database_url=db.url,
+        secret_key=SecretStr(TEST_SECRET),
+        base_url="http://kefu.test",
+        run_worker_in_serve=False,
+    )
+
+
+@pytest.fixture
+async def runtime(db: Database, settings: Settings) -> AsyncIterator[Runtime]:
+    """A runtime sharing the test database engine (not disposed per test)."""
+    from kefu.events.bus import EventBus, install_bus
+    from kefu.integrations.exchange.demo import DemoExchange
+    from kefu.pubsub.memory import MemoryPubSub
+    from kefu.storage.local import LocalBlobStore
+
+    pubsub = MemoryPubSub()
+    bus = EventBus(pubsub)
+    previous = install_bus(bus)
+    rt = Runtime(
+        settings=settings,
+        engine=db.engine,
+        sessionmaker=db.sessionmaker,
+        blobs=LocalBlobStore(settings.blob_dir),
+        pubsub=pubsub,
+        bus=bus,
+        exchange=DemoExchange(),
+    )
+    yield rt
+    await pubsub.close()
+    install_bus(previous)
+
+
+@pytest.fixture
+async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client speaking to the ASGI app in-process (same code path as uvicorn)."""
+    from kefu.web.app import create_app
+
+    app = create_app(runtime=runtime, start_worker=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kefu.test") as c:
+        yield c

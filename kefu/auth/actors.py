@@ -37,6 +37,9 @@ class CustomerActor:
     """A customer proven to own `contact_id` (signed widget identity, magic link, channel)."""
 
     contact_id: uuid.UUID
+    # Set when the customer only proved they started one conversation (an unverified email on a
+    # request form): they may follow that conversation, not every conversation of the contact.
+    conversation_id: uuid.UUID | None = None
     identity_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
 
 

@@ -25,3 +25,10 @@ class Scope(StrEnum):
 
 
 ALL_SCOPES = frozenset(Scope)
+
+
+def allowed_scopes(role: Role) -> frozenset[Scope]:
+    """The scopes an agent of `role` may hold, in a session or an API token (only admins get ADMIN)."""
+    if role == Role.ADMIN:
+        return ALL_SCOPES
+    return ALL_SCOPES - {Scope.ADMIN}

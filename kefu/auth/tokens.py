@@ -1,0 +1,140 @@
+"""Personal API tokens: shown once, stored as sha256, limited to scopes the agent's role allows."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.audit.actions import record_audit
+from kefu.auth.actors import Actor, AgentActor
+from kefu.auth.login import check_reauth
+from kefu.auth.models import Agent, ApiToken
+from kefu.auth.roles import Scope, allowed_scopes
+from kefu.auth.service import build_actor, digest, get_agent, requires_second_factor
+from kefu.core.clock import utcnow
+from kefu.core.errors import InvalidInput, NotFound, PermissionDenied
+from kefu.core.ids import new_token
+from kefu.settings import Settings
+
+TOKEN_PREFIX = "kefu_"  # noqa: S105 (a public marker, not a secret)
+# "kefu_" plus a few random characters: enough to tell tokens apart in a list, far from guessable.
+DISPLAY_PREFIX_LENGTH = 12
+MAX_TOKEN_LENGTH = 256
+MAX_NAME_LENGTH = 100
+MAX_EXPIRY_DAYS = 3650
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > MAX_NAME_LENGTH or not cleaned.isprintable():
+        raise InvalidInput(
+            f"Name the token in 1 to {MAX_NAME_LENGTH} characters.", fields={"name": "invalid"}
+        )
+    return cleaned
+
+
+async def do_create_api_token(
+    session: AsyncSession,
+    *,
+    agent_id: uuid.UUID,
+    name: str,
+    scopes: set[Scope],
+    expires_in_days: int | None,
+    actor: Actor,
+    current_password: str,
+    settings: Settings,
+) -> tuple[ApiToken, str]:
+    """Create a token for the actor itself after re-authentication; returns the row and the plaintext.
+
+    Precondition: `session` holds no uncommitted writes (a wrong password is counted durably).
+    """
+    if not isinstance(actor, AgentActor) or actor.via_token or actor.agent_id != agent_id:
+        raise PermissionDenied("You can only create API tokens for yourself, from a signed-in session.")
+    agent = await get_agent(session, agent_id)
+    if agent is None or not agent.is_active:
+        raise NotFound("Agent not found.")
+    wanted = frozenset(Scope(s) for s in scopes)
+    if not wanted:
+        raise InvalidInput("Choose at least one scope.", fields={"scopes": "empty"})
+    if not wanted <= allowed_scopes(agent.role):
+        raise PermissionDenied("Your role does not allow one of these scopes.")
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
+        raise InvalidInput(
+            f"Expiry must be between 1 and {MAX_EXPIRY_DAYS} days.", fields={"expires_in_days": "range"}
+        )
+    token_name = _clean_name(name)
+    await check_reauth(session, agent=agent, password=current_password, settings=settings)
+
+    plaintext = TOKEN_PREFIX + new_token()
+    now = utcnow()
+    token = ApiToken(
+        agent_id=agent.id,
+        name=token_name,
+        prefix=plaintext[:DISPLAY_PREFIX_LENGTH],
+        token_hash=digest(plaintext),
+        scopes=sorted(s.value for s in wanted),
+        created_at=now,
+        expires_at=now + timedelta(days=expires_in_days) if expires_in_days is not None else None,
+    )
+    session.add(token)
+    await session.flush()
+    await record_audit(
+        session,
+        action="api_token.created",
+        actor=actor,
+        target_type="api_token",
+        target_id=str(token.id),
+        details={"scopes": token.scopes, "expires_in_days": expires_in_days},
+    )
+    return token, plaintext
+
+
+async def resolve_api_token(session: AsyncSession, token: str) -> AgentActor | None:
+    """The actor of a live token (scopes cut to the token's and the role's), or None."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    row = (await session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(token)))).one_or_none()
+    now = utcnow()
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        return None
+    agent = await session.get(Agent, row.agent_id)
+    if agent is None or not agent.is_active:
+        return None
+    # A token cannot carry more than a session could: a role that needs 2FA needs it enabled.
+    if requires_second_factor(agent) and not agent.totp_enabled:
+        return None
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        row.last_used_at = now
+    scopes = frozenset(Scope(s) for s in row.scopes if s in Scope._value2member_map_)
+    return await build_actor(session, agent, scopes=scopes, via_token=True)
+
+
+async def list_api_tokens(session: AsyncSession, *, agent_id: uuid.UUID) -> Sequence[ApiToken]:
+    """The agent's tokens (revoked ones included), newest first; gate with `access_agent_by_id`."""
+    query = select(ApiToken).where(ApiToken.agent_id == agent_id).order_by(ApiToken.created_at.desc())
+    return (await session.scalars(query)).all()
+
+
+async def do_revoke_api_token(session: AsyncSession, *, token_id: uuid.UUID, actor: Actor) -> ApiToken:
+    """Revoke a token of the actor's own, or any token for an admin; NotFound otherwise."""
+    row = await session.get(ApiToken, token_id)
+    is_admin = isinstance(actor, AgentActor) and actor.is_admin and actor.has_scope(Scope.ADMIN)
+    if row is None or not isinstance(actor, AgentActor) or (row.agent_id != actor.agent_id and not is_admin):
+        raise NotFound("API token not found.")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        await session.flush()
+        await record_audit(
+            session,
+            action="api_token.revoked",
+            actor=actor,
+            target_type="api_token",
+            target_id=str(row.id),
+            details={"owner_id": str(row.agent_id)},
+        )
+    return row

@@ -1,0 +1,236 @@
+"""The `kefu` command: serve, worker, migrate, demo, agent, token, config."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.auth.roles import Role, Scope
+from kefu.core.errors import KefuError
+from kefu.settings import InsecureSettingsError, Settings, get_settings
+
+app = typer.Typer(help="Kefu (客服): customer support for cryptocurrency exchanges.", no_args_is_help=True)
+agent_app = typer.Typer(help="Manage support agents.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage API tokens for scripts and integrations.", no_args_is_help=True)
+app.add_typer(agent_app, name="agent")
+app.add_typer(token_app, name="token")
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    try:
+        settings.check_production_ready()
+    except InsecureSettingsError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    return settings
+
+
+def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one committed transaction against the configured database."""
+    from kefu.db.engine import create_engine, create_sessionmaker
+    from kefu.db.uow import transaction
+
+    async def run() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            async with transaction(create_sessionmaker(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except KefuError as exc:
+        detail = f" ({exc.fields})" if exc.fields else ""
+        err.print(f"[red]{exc.message}{detail}[/red]")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8000,
+    worker: Annotated[
+        bool, typer.Option(help="Run the outbox worker in this process (KEFU_RUN_WORKER_IN_SERVE).")
+    ] = True,
+    forwarded_allow_ips: Annotated[
+        str, typer.Option(help="Proxies trusted for X-Forwarded-For/Proto (comma-separated IPs).")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve the web app, API and websockets (and, by default, the outbox worker)."""
+    import uvicorn
+
+    from kefu.logging import configure_logging
+    from kefu.web.app import create_app
+
+    settings = _settings()
+    configure_logging(settings)
+    application = create_app(settings, start_worker=worker and settings.run_worker_in_serve)
+    err.print(f"Kefu is serving on http://{host}:{port} (database: {_mask_url(settings.database_url)})")
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command("worker")
+def worker_command(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Jobs run at once (KEFU_WORKER_CONCURRENCY).")
+    ] = None,
+) -> None:
+    """Run the outbox worker alone (scale-out: as many as you like, they share the queue)."""
+    from kefu.logging import configure_logging
+    from kefu.runtime import build_runtime
+
+    settings = _settings()
+    if concurrency is not None:
+        settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    configure_logging(settings)
+
+    async def run() -> None:
+        runtime = build_runtime(settings)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, runtime.request_stop)
+        runtime.start_worker()
+        err.print(f"Kefu worker running (concurrency {settings.worker_concurrency}); Ctrl-C stops it")
+        await runtime.wait_stopped()
+        await runtime.close()
+
+    asyncio.run(run())
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Option(help="Target revision (default: the newest).")] = "head",
+    down: Annotated[bool, typer.Option("--down", help="Downgrade to --revision instead.")] = False,
+) -> None:
+    """Create or upgrade the database schema (Alembic)."""
+    from kefu.db import migrate as migrations
+
+    settings = _settings()
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if down:
+        migrations.downgrade(settings.database_url, revision)
+    else:
+        migrations.upgrade(settings.database_url, revision)
+    err.print(f"Database at {_mask_url(settings.database_url)} is at revision {revision}.")
+
+
+@app.command()
+def demo() -> None:
+    """Load demo content (idempotent): teams, inboxes, agents, customers and conversations."""
+    from kefu.demo import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, do_load_demo
+
+    settings = _settings()
+    if settings.env == "production":
+        err.print("[red]refusing to load demo content in production[/red]")
+        raise typer.Exit(2)
+    created = _in_transaction(settings, do_load_demo)
+    err.print(f"Demo content {'loaded' if created else 'already present'}.")
+    err.print(f"Demo agent login: {DEMO_AGENT_EMAIL} / {DEMO_AGENT_PASSWORD}  ({settings.base_url}/login)")
+
+
+@agent_app.command("create")
+def agent_create(
+    email: Annotated[str, typer.Option(help="Sign-in email (unique).")],
+    name: Annotated[str, typer.Option(help="Display name shown to colleagues and customers.")],
+    role: Annotated[Role, typer.Option(help="Role: agent, supervisor, admin or kyc_reviewer.")] = Role.AGENT,
+    password: Annotated[
+        str | None, typer.Option(help="Password (12+ characters); prompted for when omitted.")
+    ] = None,
+) -> None:
+    """Create an agent. Admins and KYC reviewers enrol a second factor at first sign-in."""
+    from kefu.auth.actions import do_create_agent
+
+    settings = _settings()
+    secret = password or getpass.getpass("Password: ")
+
+    async def work(session: AsyncSession) -> str:
+        agent = await do_create_agent(session, email=email, name=name, role=role, password=secret, actor=None)
+        return str(agent.id)
+
+    agent_id = _in_transaction(settings, work)
+    err.print(f"Created {role.value} {email} ({agent_id}).")
+
+
+@token_app.command("create")
+def token_create(
+    agent: Annotated[str, typer.Option(help="Email of the agent the token acts as.")],
+    name: Annotated[str, typer.Option(help="What the token is for, e.g. 'exchange backend'.")] = "cli",
+    scope: Annotated[
+        list[Scope] | None, typer.Option(help="Scopes (repeatable); default: read and write conversations.")
+    ] = None,
+    expires_days: Annotated[
+        int | None, typer.Option(help="Expire after this many days (default: never).")
+    ] = None,
+) -> None:
+    """Print a new API token for an agent (only the token, so scripts can capture it)."""
+    from kefu.auth.tokens import do_issue_api_token_as_operator
+
+    settings = _settings()
+    scopes = set(scope or [Scope.CONVERSATIONS_READ, Scope.CONVERSATIONS_WRITE])
+
+    async def work(session: AsyncSession) -> str:
+        _row, plaintext = await do_issue_api_token_as_operator(
+            session, agent_email=agent, name=name, scopes=scopes, expires_in_days=expires_days
+        )
+        return plaintext
+
+    typer.echo(_in_transaction(settings, work))
+
+
+@app.command("config")
+def config_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Show the effective settings (from KEFU_* variables and .env), secrets masked."""
+    settings = get_settings()
+    values: dict[str, Any] = {}
+    for key, value in settings.model_dump().items():
+        shown = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        if hasattr(value, "get_secret_value"):
+            shown = "********" if shown else ""
+        elif key.endswith("_url") and isinstance(value, str):
+            shown = _mask_url(value)
+        values[key] = str(shown) if not isinstance(shown, bool | int | float) else shown
+    if as_json:
+        typer.echo(json.dumps(values, indent=2, ensure_ascii=False))
+        return
+    width = max(len(k) for k in values)
+    for key, value in values.items():
+        typer.echo(f"KEFU_{key.upper():<{width}}  {value}")
+
+
+def _mask_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not url:
+        return url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        # Not an SQLAlchemy URL (e.g. redis://): hide anything between '//' and '@'.
+        scheme, sep, rest = url.partition("//")
+        if "@" in rest:
+            return f"{scheme}{sep}***@{rest.split('@', 1)[1]}"
+        return url

@@ -1,0 +1,41 @@
+"""Who hears about a change, computed in one place so nothing internal reaches a customer."""
+
+from __future__ import annotations
+
+import uuid
+
+from kefu.conversations.models import Conversation, Message
+from kefu.conversations.states import MessageKind
+
+
+def staff_topic(conversation_id: uuid.UUID) -> str:
+    """Agents watching one conversation."""
+    return f"conversation:{conversation_id}"
+
+
+def customer_topic(conversation_id: uuid.UUID) -> str:
+    """The customer's own view of a conversation: replies only, never notes or internal events."""
+    return f"customer-conversation:{conversation_id}"
+
+
+def inbox_topics(conversation: Conversation) -> tuple[str, ...]:
+    """Lists that show the conversation: everyone's 'all' view, its team and its assignee."""
+    topics = ["conversations:all"]
+    if conversation.team_id is not None:
+        topics.append(f"team:{conversation.team_id}")
+    if conversation.assignee_id is not None:
+        topics.append(f"agent:{conversation.assignee_id}")
+    return tuple(topics)
+
+
+def message_topics(conversation: Conversation, message: Message) -> tuple[str, ...]:
+    """Topics for a new message: staff always, the customer only for replies."""
+    topics = [staff_topic(conversation.id), *inbox_topics(conversation)]
+    if message.kind == MessageKind.REPLY:
+        topics.append(customer_topic(conversation.id))
+    return tuple(topics)
+
+
+def conversation_topics(conversation: Conversation) -> tuple[str, ...]:
+    """Topics for a created/updated conversation (staff only: status changes are internal events)."""
+    return (staff_topic(conversation.id), *inbox_topics(conversation))

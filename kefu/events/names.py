@@ -1,0 +1,12 @@
+"""Every realtime event name, "noun.verb_past"; clients switch on these strings, so never rename one."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventName(StrEnum):
+    CONVERSATION_CREATED = "conversation.created"
+    CONVERSATION_UPDATED = "conversation.updated"
+    MESSAGE_CREATED = "message.created"
+    AGENT_SESSIONS_REVOKED = "agent.sessions_revoked"

@@ -1,0 +1,86 @@
+"""The long-lived parts of a Kefu process, built once at start-up (never at import time)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from kefu.db.engine import create_engine, create_sessionmaker
+from kefu.events.bus import EventBus, install_bus
+from kefu.integrations.exchange.factory import create_exchange
+from kefu.integrations.exchange.port import ExchangePort
+from kefu.jobs.registry import HandlerRegistry
+from kefu.jobs.worker import Worker
+from kefu.pubsub.base import PubSub
+from kefu.pubsub.factory import create_pubsub
+from kefu.settings import Settings
+from kefu.storage.base import BlobStore
+from kefu.storage.factory import create_blob_store
+
+
+def build_job_handlers(runtime: Runtime) -> HandlerRegistry:
+    """Every outbox job this process can run; domain packages add theirs here as they grow."""
+    del runtime  # the first handlers (email, channel sends, webhooks) arrive with their channels
+    return HandlerRegistry()
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    blobs: BlobStore
+    pubsub: PubSub
+    bus: EventBus
+    exchange: ExchangePort
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def start_worker(self) -> None:
+        """Run the outbox worker loop in this process (the embedded default of `kefu serve`)."""
+        worker = Worker(
+            self.sessionmaker,
+            build_job_handlers(self),
+            concurrency=self.settings.worker_concurrency,
+            poll_interval=self.settings.worker_poll_seconds,
+        )
+        self._tasks.append(asyncio.create_task(worker.run(self._stop), name="kefu-worker"))
+
+    def request_stop(self) -> None:
+        """Ask background loops to finish (signal handlers call this)."""
+        self._stop.set()
+
+    async def wait_stopped(self) -> None:
+        """Wait until a stop has been requested."""
+        await self._stop.wait()
+
+    async def close(self) -> None:
+        """Stop background loops and release connections."""
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
+        await self.exchange.aclose()
+        await self.blobs.close()
+        await self.pubsub.close()
+        await self.engine.dispose()
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Create engines and clients from settings; installs the process-wide event bus."""
+    engine = create_engine(settings.database_url)
+    pubsub = create_pubsub(settings)
+    bus = EventBus(pubsub)
+    install_bus(bus)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessionmaker=create_sessionmaker(engine),
+        blobs=create_blob_store(settings),
+        pubsub=pubsub,
+        bus=bus,
+        exchange=create_exchange(settings),
+    )

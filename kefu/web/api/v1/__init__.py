@@ -1,0 +1,11 @@
+"""Version 1 of the REST API: every router mounted under /api/v1."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from kefu.web.api.v1 import attachments, conversations
+
+router = APIRouter()
+router.include_router(conversations.router)
+router.include_router(attachments.router)

@@ -1,0 +1,195 @@
+"""Conversation routes: thin — parse, gate, act, serialise."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from kefu.auth.actors import Actor, CustomerActor
+from kefu.auth.customer_tokens import issue_customer_token
+from kefu.conversations.access import access_conversation_by_id, access_conversation_by_reference
+from kefu.conversations.actions import (
+    NewMessage,
+    do_add_message,
+    do_create_conversation,
+    do_open_as_visitor,
+    do_update_conversation,
+)
+from kefu.conversations.attachments import do_attach_files
+from kefu.conversations.models import Conversation
+from kefu.conversations.schemas import (
+    ConversationCreate,
+    ConversationCreated,
+    ConversationOut,
+    ConversationPage,
+    ConversationUpdate,
+    MessageCreate,
+    MessageOut,
+    MessagePage,
+)
+from kefu.conversations.service import ConversationFilters, list_conversations, list_messages
+from kefu.conversations.states import Category, Status
+from kefu.core.errors import InvalidInput
+from kefu.inboxes.models import ChannelKind
+from kefu.storage.uploads import store_upload
+from kefu.web.api.v1.bodies import multipart_openapi, read_body
+from kefu.web.api.v1.serializers import conversation_out, message_out
+from kefu.web.deps import AgentWriter, DbSession, OptionalActor, Reader, RuntimeDep, Writer
+
+router = APIRouter(prefix="/conversations", tags=["conversations"])
+
+
+async def _gate(session: DbSession, actor: Actor, ident: str, *, for_update: bool = False) -> Conversation:
+    if ident.upper().startswith("KF-"):
+        return await access_conversation_by_reference(session, actor, ident)
+    try:
+        conversation_id = uuid.UUID(ident)
+    except ValueError:
+        raise InvalidInput(
+            "not a conversation id or KF- reference", fields={"conversation": ident[:50]}
+        ) from None
+    return await access_conversation_by_id(session, actor, conversation_id, for_update=for_update)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ConversationCreated,
+    openapi_extra=multipart_openapi("ConversationCreate"),
+)
+async def create_conversation(
+    request: Request, response: Response, session: DbSession, runtime: RuntimeDep, actor: OptionalActor
+) -> ConversationCreated:
+    """Open a conversation. Anyone (a request form), customers, agents and API clients may call it.
+
+    Anonymous callers name themselves with `customer.email` and get a `customer_token` for this
+    conversation only; a repeated `client_id` answers 200 with the original conversation.
+    """
+    settings = runtime.settings
+    data, uploads = await read_body(request, ConversationCreate, max_file_bytes=settings.upload_max_bytes)
+    files = [
+        await store_upload(
+            runtime.blobs,
+            u.data,
+            u.filename,
+            max_bytes=settings.upload_max_bytes,
+            max_pixels=settings.image_max_pixels,
+        )
+        for u in uploads
+    ]
+    token: str | None = None
+    if actor is None:
+        conversation, created, first = await do_open_as_visitor(session, data, channel=ChannelKind.WEB)
+        token = issue_customer_token(settings.secret_key, conversation.contact_id, conversation.id)
+    else:
+        channel = ChannelKind.WEB if isinstance(actor, CustomerActor) else ChannelKind.API
+        conversation, created, first = await do_create_conversation(session, actor, data, channel=channel)
+    if created and files and first is not None:
+        do_attach_files(session, conversation, first, files, sensitive=False)
+    response.status_code = 201 if created else 200
+    return ConversationCreated(**conversation_out(conversation).model_dump(), customer_token=token)
+
+
+@router.get("", response_model=ConversationPage)
+async def list_conversations_route(
+    session: DbSession,
+    actor: Reader,
+    status: Annotated[list[Status] | None, Query()] = None,
+    assignee_id: uuid.UUID | None = None,
+    unassigned: bool = False,
+    team_id: uuid.UUID | None = None,
+    category: Category | None = None,
+    tag: Annotated[str | None, Query(max_length=50)] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> ConversationPage:
+    """Conversations the caller may see, most recently active first. Customers see their own."""
+    filters = ConversationFilters(
+        status=status,
+        assignee_id=assignee_id,
+        unassigned=unassigned,
+        team_id=team_id,
+        category=category,
+        tag=tag,
+        text=q,
+    )
+    rows, next_cursor = await list_conversations(session, actor, filters, limit=limit, cursor=cursor)
+    return ConversationPage(items=[conversation_out(c) for c in rows], next_cursor=next_cursor)
+
+
+@router.get("/{conversation}", response_model=ConversationOut)
+async def get_conversation(conversation: str, session: DbSession, actor: Reader) -> ConversationOut:
+    """One conversation by id or `KF-` reference (404 when missing or not the caller's)."""
+    return conversation_out(await _gate(session, actor, conversation))
+
+
+@router.patch("/{conversation}", response_model=ConversationOut)
+async def update_conversation(
+    conversation: str, changes: ConversationUpdate, session: DbSession, actor: AgentWriter
+) -> ConversationOut:
+    """Change status, priority, category, assignee, team or tags (agents)."""
+    row = await _gate(session, actor, conversation, for_update=True)
+    return conversation_out(await do_update_conversation(session, actor, row, changes))
+
+
+@router.get("/{conversation}/messages", response_model=MessagePage)
+async def list_messages_route(
+    conversation: str,
+    session: DbSession,
+    actor: Reader,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+) -> MessagePage:
+    """The timeline after `after_seq`; customers see replies only, staff also notes and events."""
+    row = await _gate(session, actor, conversation)
+    messages = await list_messages(session, actor, row, after_seq=after_seq, limit=limit)
+    next_after = messages[-1].seq if len(messages) == limit else None
+    return MessagePage(items=[message_out(m, actor) for m in messages], next_after_seq=next_after)
+
+
+@router.post(
+    "/{conversation}/messages",
+    status_code=201,
+    response_model=MessageOut,
+    openapi_extra=multipart_openapi("MessageCreate"),
+)
+async def add_message(
+    conversation: str,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    runtime: RuntimeDep,
+    actor: Writer,
+) -> MessageOut:
+    """Reply or (staff) add an internal note, with attachments; idempotent on `client_id`."""
+    settings = runtime.settings
+    data, uploads = await read_body(request, MessageCreate, max_file_bytes=settings.upload_max_bytes)
+    if not data.body.strip() and not uploads:
+        raise InvalidInput("a message needs text or a file", fields={"body": "required"})
+    row = await _gate(session, actor, conversation, for_update=True)
+    files = [
+        await store_upload(
+            runtime.blobs,
+            u.data,
+            u.filename,
+            max_bytes=settings.upload_max_bytes,
+            max_pixels=settings.image_max_pixels,
+        )
+        for u in uploads
+    ]
+    channel = ChannelKind.WEB if isinstance(actor, CustomerActor) else ChannelKind.API
+    message, created = await do_add_message(
+        session,
+        actor,
+        row,
+        NewMessage(body=data.body, kind=data.kind, client_id=data.client_id),
+        channel=channel,
+        set_status=data.status,
+    )
+    if created and files:
+        do_attach_files(session, row, message, files, sensitive=False)
+    response.status_code = 201 if created else 200
+    return message_out(message, actor)

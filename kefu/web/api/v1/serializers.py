@@ -1,0 +1,61 @@
+"""ORM rows to API shapes (the only place that decides what a caller sees of a row)."""
+
+from __future__ import annotations
+
+from kefu.auth.actors import Actor
+from kefu.conversations.access import can_see_internal
+from kefu.conversations.models import Conversation, Message
+from kefu.conversations.schemas import AttachmentOut, ConversationOut, MessageOut
+
+
+def conversation_out(conversation: Conversation) -> ConversationOut:
+    """A conversation as the API shows it."""
+    return ConversationOut(
+        id=conversation.id,
+        reference=conversation.reference,
+        subject=conversation.subject,
+        status=conversation.status,
+        priority=conversation.priority,
+        category=conversation.category,
+        channel=conversation.channel,
+        form_fields=conversation.form_fields,
+        locale=conversation.locale,
+        contact_id=conversation.contact_id,
+        assignee_id=conversation.assignee_id,
+        team_id=conversation.team_id,
+        tags=conversation.tags,
+        last_seq=conversation.last_seq,
+        created_at=conversation.created_at,
+        updated_at=conversation.updated_at,
+        last_activity_at=conversation.last_activity_at,
+    )
+
+
+def message_out(message: Message, actor: Actor) -> MessageOut:
+    """A message as `actor` may see it (customers never see which agent wrote, only that staff did)."""
+    internal = can_see_internal(actor)
+    return MessageOut(
+        id=message.id,
+        seq=message.seq,
+        kind=message.kind,
+        author_kind=message.author_kind,
+        author_agent_id=message.author_agent_id if internal else None,
+        body=message.body,
+        data=message.data if internal else {},
+        client_id=message.client_id,
+        channel=message.channel,
+        created_at=message.created_at,
+        attachments=[
+            AttachmentOut(
+                id=a.id,
+                filename=a.filename,
+                content_type=a.content_type,
+                size=a.size,
+                width=a.width,
+                height=a.height,
+                url=f"/api/v1/attachments/{a.id}",
+            )
+            for a in message.attachments
+            if internal or not a.sensitive
+        ],
+    )

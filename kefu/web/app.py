@@ -1,0 +1,61 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+from kefu.runtime import Runtime, build_runtime
+from kefu.settings import Settings, get_settings
+from kefu.web.api.v1 import router as api_v1
+from kefu.web.api.v1.health import router as health_router
+from kefu.web.errors import install_error_handlers
+from kefu.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
+
+# Room for the largest upload plus the multipart envelope and the JSON payload part.
+_BODY_OVERHEAD = 1024 * 1024
+
+
+def create_app(
+    settings: Settings | None = None, *, runtime: Runtime | None = None, start_worker: bool | None = None
+) -> FastAPI:
+    """Build the app; the runtime (database, blobs, bus, worker) is created at start-up, not import."""
+    settings = settings or (runtime.settings if runtime else get_settings())
+    settings.check_production_ready()
+    run_worker = settings.run_worker_in_serve if start_worker is None else start_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        rt = runtime or build_runtime(settings)
+        app.state.runtime = rt
+        if run_worker:
+            rt.start_worker()
+        try:
+            yield
+        finally:
+            if owned:
+                await rt.close()
+
+    app = FastAPI(
+        title="Kefu",
+        version="1",
+        summary="Customer support for cryptocurrency exchanges",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    if runtime is not None:
+        app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(api_v1, prefix="/api/v1")
+    max_body = settings.upload_max_bytes * 10 + _BODY_OVERHEAD
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body)
+    app.add_middleware(RequestContextMiddleware)
+    return app

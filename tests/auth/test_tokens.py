@@ -1,0 +1,178 @@
+"""API tokens: shown once, stored hashed, scoped by role, expiring and revocable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.auth.actors import AgentActor, CustomerActor
+from kefu.auth.models import Agent
+from kefu.auth.roles import Role, Scope
+from kefu.auth.tokens import do_create_api_token, do_revoke_api_token, list_api_tokens, resolve_api_token
+from kefu.core.clock import FrozenClock
+from kefu.core.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from kefu.core.ids import new_id
+from kefu.db.uow import commit, rollback
+from kefu.settings import Settings
+from tests.auth.conftest import PASSWORD, make_agent
+from tests.conftest import Database
+
+
+def _me(agent: Agent, **kwargs: object) -> AgentActor:
+    return AgentActor(agent_id=agent.id, role=agent.role, **kwargs)  # type: ignore[arg-type]
+
+
+async def _create(
+    session: AsyncSession,
+    agent: Agent,
+    settings: Settings,
+    scopes: set[Scope] | None = None,
+    expires_in_days: int | None = None,
+) -> str:
+    _, plaintext = await do_create_api_token(
+        session,
+        agent_id=agent.id,
+        name="  CI   bot ",
+        scopes=scopes or {Scope.CONVERSATIONS_READ},
+        expires_in_days=expires_in_days,
+        actor=_me(agent),
+        current_password=PASSWORD,
+        settings=settings,
+    )
+    await commit(session)
+    return plaintext
+
+
+async def test_token_is_shown_once_and_stored_hashed(
+    db: Database, session: AsyncSession, agent: Agent, settings: Settings, clock: FrozenClock
+) -> None:
+    plaintext = await _create(session, agent, settings)
+    assert plaintext.startswith("kefu_")
+    assert len(plaintext) > 40
+    [row] = await list_api_tokens(session, agent_id=agent.id)
+    assert row.name == "CI bot"
+    assert plaintext.startswith(row.prefix)
+    assert len(row.prefix) == 12
+    async with db.sessionmaker() as fresh:
+        dump = repr((await fresh.execute(text("SELECT * FROM api_tokens"))).all())
+        dump += repr((await fresh.execute(text("SELECT * FROM audit_events"))).all())
+    assert plaintext not in dump
+
+    actor = await resolve_api_token(session, plaintext)
+    assert actor is not None
+    assert actor.via_token
+    assert actor.agent_id == agent.id
+    assert actor.scopes == frozenset({Scope.CONVERSATIONS_READ})
+    assert actor.has_scope(Scope.CONVERSATIONS_READ)
+    assert not actor.has_scope(Scope.CONVERSATIONS_WRITE)
+    await commit(session)
+    assert row.last_used_at == clock.now()
+
+
+async def test_only_admins_may_hold_the_admin_scope(
+    session: AsyncSession, agent: Agent, settings: Settings, clock: FrozenClock
+) -> None:
+    with pytest.raises(PermissionDenied):
+        await _create(session, agent, settings, {Scope.ADMIN})
+    await rollback(session)
+    admin = await make_agent(session, "root@example.com", Role.ADMIN)
+    admin.totp_secret_encrypted, admin.totp_enabled_at = "v1.placeholder", clock.now()
+    await commit(session)
+    plaintext = await _create(session, admin, settings, {Scope.ADMIN})
+    actor = await resolve_api_token(session, plaintext)
+    assert actor is not None
+    assert actor.has_scope(Scope.ADMIN)
+
+
+async def test_demoted_admin_token_loses_admin_scope(
+    session: AsyncSession, settings: Settings, clock: FrozenClock
+) -> None:
+    admin = await make_agent(session, "root@example.com", Role.ADMIN)
+    admin.totp_secret_encrypted, admin.totp_enabled_at = "v1.placeholder", clock.now()
+    await commit(session)
+    plaintext = await _create(session, admin, settings, {Scope.ADMIN, Scope.CONVERSATIONS_READ})
+    admin.role = Role.AGENT
+    await commit(session)
+    actor = await resolve_api_token(session, plaintext)
+    assert actor is not None
+    assert actor.scopes == frozenset({Scope.CONVERSATIONS_READ})
+
+
+async def test_admin_token_without_2fa_is_refused(
+    session: AsyncSession, agent: Agent, settings: Settings, clock: FrozenClock
+) -> None:
+    plaintext = await _create(session, agent, settings)
+    agent.role = Role.ADMIN
+    await commit(session)
+    assert await resolve_api_token(session, plaintext) is None
+
+
+async def test_tokens_expire(
+    session: AsyncSession, agent: Agent, settings: Settings, clock: FrozenClock
+) -> None:
+    plaintext = await _create(session, agent, settings, expires_in_days=1)
+    clock.advance(timedelta(days=1) - timedelta(seconds=1))
+    assert await resolve_api_token(session, plaintext) is not None
+    clock.advance(timedelta(seconds=1))
+    assert await resolve_api_token(session, plaintext) is None
+
+
+async def test_revocation_by_owner_and_admin_only(
+    session: AsyncSession, agent: Agent, settings: Settings, clock: FrozenClock
+) -> None:
+    plaintext = await _create(session, agent, settings)
+    [row] = await list_api_tokens(session, agent_id=agent.id)
+    other = await make_agent(session, "bob@example.com")
+    with pytest.raises(NotFound):
+        await do_revoke_api_token(session, token_id=row.id, actor=_me(other))
+    with pytest.raises(NotFound):
+        await do_revoke_api_token(session, token_id=row.id, actor=CustomerActor(contact_id=new_id()))
+    with pytest.raises(NotFound):
+        await do_revoke_api_token(session, token_id=new_id(), actor=_me(agent))
+    admin_actor = AgentActor(agent_id=new_id(), role=Role.ADMIN)
+    await do_revoke_api_token(session, token_id=row.id, actor=admin_actor)
+    await commit(session)
+    assert await resolve_api_token(session, plaintext) is None
+
+
+async def test_creation_rules(
+    session: AsyncSession, agent: Agent, settings: Settings, clock: FrozenClock
+) -> None:
+    other = await make_agent(session, "bob@example.com")
+    me = _me(agent)
+    base = {"name": "x", "scopes": {Scope.CONVERSATIONS_READ}, "expires_in_days": None, "settings": settings}
+    with pytest.raises(PermissionDenied):  # not for someone else
+        await do_create_api_token(
+            session, agent_id=other.id, actor=_me(agent), current_password=PASSWORD, **base
+        )  # type: ignore[arg-type]
+    with pytest.raises(PermissionDenied):  # not with a token
+        await do_create_api_token(
+            session, agent_id=agent.id, actor=_me(agent, via_token=True), current_password=PASSWORD, **base
+        )  # type: ignore[arg-type]
+    with pytest.raises(NotAuthenticated):  # re-authentication
+        await do_create_api_token(
+            session, agent_id=agent.id, actor=_me(agent), current_password="bad password 1", **base
+        )  # type: ignore[arg-type]
+    await rollback(session)
+    for bad in (
+        {"expires_in_days": 0},
+        {"expires_in_days": 100_000},
+        {"name": "  "},
+        {"name": "x" * 101},
+        {"name": "a\x00b"},
+        {"scopes": set()},
+    ):
+        with pytest.raises(InvalidInput):
+            await do_create_api_token(
+                session, agent_id=me.agent_id, actor=me, current_password=PASSWORD, **{**base, **bad}
+            )  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "token", ["", "kefu_", "kefu_" + "a" * 5000, "Bearer kefu_x", "kfc_abc", "kefu_\x00"]
+)
+async def test_garbage_tokens_resolve_to_nothing(session: AsyncSession, agent: Agent, token: str) -> None:
+    assert await resolve_api_token(session, token) is None
