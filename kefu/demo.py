@@ -57,7 +57,7 @@ _CASES: tuple[tuple[str, str, Category, Priority, dict[str, object], str, str], 
         ALICE,
         Category.DEPOSIT,
         Priority.HIGH,
-        {"uid": ALICE, "asset": "USDT", "network": "TRON (TRC20)", "tx_hash": fake_hash("d9001")},
+        {"uid": ALICE, "asset": "USDT", "network": "TRON (TRC20)", "tx_hash": fake_hash("d9002")},
         "USDT deposit not credited after 2 hours",
         "I sent 500 USDT over TRC20 two hours ago. The explorer shows it confirmed "
         "but my balance is unchanged.",

@@ -13,7 +13,7 @@ from typing import Protocol, Self
 Message = tuple[str, bytes]
 
 
-class SubscriptionLost(Exception):  # noqa: N818 - reads as an event, like StopIteration
+class SubscriptionLost(Exception):
     """Messages may have been missed: the subscriber should resubscribe and resynchronise."""
 
 

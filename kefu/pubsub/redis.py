@@ -135,6 +135,10 @@ class RedisPubSub:
             raise
         except (RedisError, OSError) as exc:
             log.warning("redis_pubsub_connection_lost", error=type(exc).__name__)
+            # Fail pending SUBSCRIBE waits first: their callers hold the lock we are about to take.
+            for future in self._confirmations.values():
+                if not future.done():
+                    future.set_exception(SubscriptionLost("Redis pub/sub connection lost"))
             async with self._lock:
                 if self._pubsub is pubsub:
                     await self._reset(SubscriptionLost("Redis pub/sub connection lost"), reader_done=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -143,32 +144,42 @@ async def test_creation_rules(
 ) -> None:
     other = await make_agent(session, "bob@example.com")
     me = _me(agent)
-    base = {"name": "x", "scopes": {Scope.CONVERSATIONS_READ}, "expires_in_days": None, "settings": settings}
+
+    async def create(
+        *,
+        agent_id: uuid.UUID = me.agent_id,
+        actor: AgentActor = me,
+        password: str = PASSWORD,
+        name: str = "x",
+        scopes: frozenset[Scope] = frozenset({Scope.CONVERSATIONS_READ}),
+        expires_in_days: int | None = None,
+    ) -> None:
+        await do_create_api_token(
+            session,
+            agent_id=agent_id,
+            name=name,
+            scopes=set(scopes),
+            expires_in_days=expires_in_days,
+            actor=actor,
+            current_password=password,
+            settings=settings,
+        )
+
     with pytest.raises(PermissionDenied):  # not for someone else
-        await do_create_api_token(
-            session, agent_id=other.id, actor=_me(agent), current_password=PASSWORD, **base
-        )  # type: ignore[arg-type]
+        await create(agent_id=other.id)
     with pytest.raises(PermissionDenied):  # not with a token
-        await do_create_api_token(
-            session, agent_id=agent.id, actor=_me(agent, via_token=True), current_password=PASSWORD, **base
-        )  # type: ignore[arg-type]
+        await create(actor=_me(agent, via_token=True))
     with pytest.raises(NotAuthenticated):  # re-authentication
-        await do_create_api_token(
-            session, agent_id=agent.id, actor=_me(agent), current_password="bad password 1", **base
-        )  # type: ignore[arg-type]
+        await create(password="bad password 1")
     await rollback(session)
-    for bad in (
-        {"expires_in_days": 0},
-        {"expires_in_days": 100_000},
-        {"name": "  "},
-        {"name": "x" * 101},
-        {"name": "a\x00b"},
-        {"scopes": set()},
-    ):
+    for days in (0, -1, 100_000):
         with pytest.raises(InvalidInput):
-            await do_create_api_token(
-                session, agent_id=me.agent_id, actor=me, current_password=PASSWORD, **{**base, **bad}
-            )  # type: ignore[arg-type]
+            await create(expires_in_days=days)
+    for name in ("  ", "x" * 101, "a\x00b", "a\u202eb"):
+        with pytest.raises(InvalidInput):
+            await create(name=name)
+    with pytest.raises(InvalidInput):
+        await create(scopes=frozenset())
 
 
 @pytest.mark.parametrize(
