@@ -32,6 +32,14 @@ def _check_details(details: dict[str, Any]) -> None:
             raise ValueError(f"audit details must not carry secrets (key {key!r})")
 
 
+def _clean_ip(ip: str | None) -> str | None:
+    # Addresses may come from headers; PostgreSQL refuses NUL and the trail should stay one line.
+    if not ip:
+        return None
+    cleaned = "".join(c for c in ip if c.isprintable())[:MAX_IP_LENGTH]
+    return cleaned or None
+
+
 def _actor_fields(actor: Actor | None) -> tuple[AuditActorType, Any]:
     if isinstance(actor, AgentActor):
         return AuditActorType.AGENT, actor.agent_id
@@ -62,7 +70,7 @@ async def record_audit(
         action=action,
         target_type=target_type,
         target_id=target_id,
-        ip=ip[:MAX_IP_LENGTH] if ip else None,
+        ip=_clean_ip(ip),
         details=payload,
     )
     session.add(event)

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from kefu.runtime import Runtime, build_runtime
 from kefu.settings import Settings, get_settings
@@ -45,7 +44,6 @@ def create_app(
         version="1",
         summary="Customer support for cryptocurrency exchanges",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",

@@ -89,6 +89,12 @@ async def test_secret_looking_detail_keys_are_refused(session: AsyncSession, key
         await record_audit(session, action="x.y", actor=None, details={key: "value"})
 
 
+async def test_hostile_ip_is_cleaned(session: AsyncSession) -> None:
+    event = await record_audit(session, action="x.y", actor=None, ip="10.0.0.1\x00\r\nX-Evil: 1")
+    await session.commit()
+    assert event.ip == "10.0.0.1X-Evil: 1"
+
+
 @pytest.mark.parametrize("key", ["token_id", "revoked_session_count", "reason", "old_role", "scopes"])
 async def test_harmless_detail_keys_are_allowed(session: AsyncSession, key: str) -> None:
     event = await record_audit(session, action="x.y", actor=None, details={key: "value"})

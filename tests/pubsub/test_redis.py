@@ -23,7 +23,7 @@ async def _kill_connections(url: str, name: str) -> int:
                 killed += await admin.client_kill_filter(_id=client["id"])
         return killed
     finally:
-        await admin.aclose()  # type: ignore[attr-defined]
+        await admin.aclose()
 
 
 async def test_lost_connection_ends_subscriptions_then_recovers(redis_url: str) -> None:
@@ -62,5 +62,5 @@ async def test_subscriptions_share_one_redis_connection(redis_url: str) -> None:
             mine = [c for c in await admin.client_list() if c["name"] == name]
             assert sum(1 for c in mine if c["flags"] == "P") == 1
     finally:
-        await admin.aclose()  # type: ignore[attr-defined]
+        await admin.aclose()
         await pubsub.close()

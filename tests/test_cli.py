@@ -1,0 +1,86 @@
+"""The `kefu` command as operators and scripts use it: a real process, real SQLite, real output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+KEFU = str(Path(sys.executable).parent / "kefu")
+SECRET = "cli-test-secret-0123456789abcdef0123456789"  # noqa: S105
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
+    return base | {"KEFU_DATA_DIR": str(tmp_path / "var"), "KEFU_SECRET_KEY": SECRET, "KEFU_LOG_LEVEL": "WARNING"}
+
+
+def kefu(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([KEFU, *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"kefu {' '.join(args)} failed: {result.stderr}")
+    return result
+
+
+def test_migrate_demo_agent_and_token(env: dict[str, str], tmp_path: Path) -> None:
+    kefu(env, "migrate")
+    assert (tmp_path / "var" / "kefu.db").exists()
+    first = kefu(env, "demo")
+    assert "agent@kefu.localhost" in first.stderr
+    again = kefu(env, "demo")
+    assert "already present" in again.stderr
+
+    kefu(env, "agent", "create", "--email", "Ops@Kefu.test", "--name", "Ops", "--role", "supervisor",
+         "--password", "a-long-enough-password")
+    duplicate = kefu(env, "agent", "create", "--email", "ops@kefu.test", "--name", "Ops", "--password",
+                     "a-long-enough-password", check=False)
+    assert duplicate.returncode == 1
+    assert "already exists" in duplicate.stderr
+    weak = kefu(env, "agent", "create", "--email", "x@kefu.test", "--name", "X", "--password", "short",
+                check=False)
+    assert weak.returncode == 1
+
+    token = kefu(env, "token", "create", "--agent", "ops@kefu.test").stdout
+    assert token.startswith("kefu_")
+    assert token.strip() == token.rstrip("\n")  # only the token, one line
+    assert len(token.strip().split()) == 1
+    unknown = kefu(env, "token", "create", "--agent", "nobody@kefu.test", check=False)
+    assert unknown.returncode == 1
+    assert unknown.stdout == ""
+
+
+def test_config_masks_secrets(env: dict[str, str]) -> None:
+    env = env | {"KEFU_DATABASE_URL": "postgresql+asyncpg://kefu:hunter2@db.internal/kefu",
+                 "KEFU_REDIS_URL": "redis://:redispass@cache:6379/0"}
+    shown = json.loads(kefu(env, "config", "--json").stdout)
+    text = json.dumps(shown)
+    assert SECRET not in text
+    assert "hunter2" not in text
+    assert "redispass" not in text
+    assert shown["secret_key"] == "********"
+    assert shown["database_url"].startswith("postgresql+asyncpg://kefu:***@db.internal")
+
+
+def test_production_refuses_default_secret(env: dict[str, str]) -> None:
+    env = env | {"KEFU_ENV": "production"}
+    env.pop("KEFU_SECRET_KEY")
+    result = kefu(env, "migrate", check=False)
+    assert result.returncode == 2
+    assert "KEFU_SECRET_KEY" in result.stderr
+    demo = kefu(env | {"KEFU_SECRET_KEY": SECRET}, "demo", check=False)
+    assert demo.returncode == 2
+
+
+def test_every_command_documents_its_options(env: dict[str, str]) -> None:
+    for command in (["serve"], ["worker"], ["migrate"], ["demo"], ["agent", "create"], ["token", "create"],
+                    ["config"]):
+        out = kefu(env, *command, "--help").stdout
+        assert "Usage" in out
+    serve = kefu(env, "serve", "--help").stdout
+    for option in ("--host", "--port", "--worker"):
+        assert option in serve
