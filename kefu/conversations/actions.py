@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.actors import Actor, AgentActor, CustomerActor
 from kefu.auth.models import Agent
-from kefu.contacts.actions import do_resolve_contact
+from kefu.contacts.actions import do_add_identity, do_resolve_contact, get_contact_by_identity
+from kefu.contacts.identities import normalise_identity
 from kefu.contacts.models import Contact, IdentityKind
 from kefu.conversations import recipients
 from kefu.conversations.forms import FORMS, validate_form_fields
@@ -38,19 +39,35 @@ class NewMessage:
     data: dict[str, object] | None = None
 
 
-async def _resolve_customer(session: AsyncSession, customer: CustomerIn, locale: str) -> Contact:
-    identities = [
-        (IdentityKind.EXCHANGE_UID, customer.exchange_uid),
-        (IdentityKind.EMAIL, customer.email),
-        (IdentityKind.PHONE, customer.phone),
+async def resolve_customer(session: AsyncSession, customer: CustomerIn, locale: str) -> Contact:
+    """The contact any given identity belongs to (exchange uid first), created if new.
+
+    Identities given alongside that no other contact holds are attached, so an agent's
+    "uid 10000001, alice@example.com" links both handles to one person.
+    """
+    given = [
+        (kind, normalise_identity(kind, value))
+        for kind, value in (
+            (IdentityKind.EXCHANGE_UID, customer.exchange_uid),
+            (IdentityKind.EMAIL, customer.email),
+            (IdentityKind.PHONE, customer.phone),
+        )
+        if value
     ]
-    for kind, value in identities:
-        if value:
-            contact, _created = await do_resolve_contact(
-                session, kind, value, name=customer.name, locale=locale
-            )
-            return contact
-    raise InvalidInput("the customer needs an email, phone or exchange uid", fields={"customer": "required"})
+    if not given:
+        raise InvalidInput(
+            "the customer needs an email, phone or exchange uid", fields={"customer": "required"}
+        )
+    contact = None
+    for kind, value in given:
+        contact = await get_contact_by_identity(session, kind, value)
+        if contact is not None:
+            break
+    if contact is None:
+        contact, _created = await do_resolve_contact(session, *given[0], name=customer.name, locale=locale)
+    for kind, value in given:
+        await do_add_identity(session, contact, kind, value)
+    return contact
 
 
 async def _check_team(session: AsyncSession, team_id: uuid.UUID | None) -> None:
@@ -94,7 +111,7 @@ async def do_create_conversation(
     else:
         if data.customer is None:
             raise InvalidInput("name the customer", fields={"customer": "required"})
-        contact = await _resolve_customer(session, data.customer, data.locale)
+        contact = await resolve_customer(session, data.customer, data.locale)
     form_fields = validate_form_fields(data.category, data.form_fields)
     await _check_team(session, data.team_id)
     if data.client_id:
@@ -150,7 +167,7 @@ async def do_open_as_visitor(
             "client_id must be a random id of 20+ characters",
             fields={"client_id": "too short to be unguessable"},
         )
-    contact = await _resolve_customer(
+    contact = await resolve_customer(
         session, CustomerIn(email=data.customer.email, name=data.customer.name), data.locale
     )
     visitor = CustomerActor(contact_id=contact.id)
@@ -208,6 +225,7 @@ async def _append_message(
         client_id=new.client_id,
         channel=channel,
         created_at=now,
+        attachments=[],  # known empty: appending files must not lazy-load in async code
     )
     session.add(message)
     await session.flush()

@@ -19,7 +19,7 @@ from kefu.storage.uploads import StoredFile
 MAX_FILES_PER_MESSAGE = 10
 
 
-def do_attach_files(
+async def do_attach_files(
     session: AsyncSession,
     conversation: Conversation,
     message: Message,
@@ -44,6 +44,7 @@ def do_attach_files(
     ]
     session.add_all(rows)
     message.attachments.extend(rows)
+    await session.flush()
     return rows
 
 

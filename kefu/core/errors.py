@@ -20,6 +20,13 @@ class InvalidInput(KefuError):
     status = 422
 
 
+class MalformedBody(KefuError):
+    """The body is not parseable at all (broken JSON or multipart), as opposed to invalid values."""
+
+    code = "malformed_json"
+    status = 400
+
+
 class NotFound(KefuError):
     """Missing and forbidden objects look the same to the caller."""
 

@@ -45,6 +45,21 @@ async def test_create_normalises_and_audits(session: AsyncSession) -> None:
     assert PASSWORD not in repr(event.details)
 
 
+@pytest.mark.parametrize(
+    ("email", "stored"),
+    [
+        ("Agent@Kefu.Localhost", "agent@kefu.localhost"),
+        ("kyc@kefu.test", "kyc@kefu.test"),
+        ("x@mail.example.com", "x@mail.example.com"),
+    ],
+)
+async def test_demo_and_test_domains_are_accepted(session: AsyncSession, email: str, stored: str) -> None:
+    agent = await do_create_agent(
+        session, email=email, name="X", role=Role.AGENT, password=PASSWORD, actor=None
+    )
+    assert agent.email == stored
+
+
 async def test_duplicate_email_in_any_case_conflicts(session: AsyncSession) -> None:
     await make_agent(session)
     with pytest.raises(Conflict):
@@ -58,6 +73,11 @@ async def test_duplicate_email_in_any_case_conflicts(session: AsyncSession) -> N
     [
         ("not-an-email", "A", PASSWORD),
         ("a@b", "A", PASSWORD),
+        ("a@kefu.invalid", "A", PASSWORD),
+        ("a@.localhost", "A", PASSWORD),
+        ("a@localhost", "A", PASSWORD),
+        ("a@[127.0.0.1]", "A", PASSWORD),
+        ("a b@example.com", "A", PASSWORD),
         ("x" * 400 + "@example.com", "A", PASSWORD),
         ("bob@example.com", "", PASSWORD),
         ("bob@example.com", "A\u202eevil", PASSWORD),
@@ -105,7 +125,7 @@ async def test_change_role_is_admin_only_and_audited(session: AsyncSession) -> N
     [event] = await list_audit_events(session, action="agent.role_changed")
     assert event.actor_id == admin.id
     assert event.target_id == str(agent.id)
-    assert event.details == {"old_role": "agent", "new_role": "supervisor"}
+    assert event.details == {"old_role": "agent", "new_role": "supervisor", "revoked_token_count": 0}
 
 
 async def test_last_admin_cannot_be_demoted(session: AsyncSession) -> None:

@@ -9,10 +9,18 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.audit.service import list_audit_events
+from kefu.auth.actions import do_change_role
 from kefu.auth.actors import AgentActor, CustomerActor
 from kefu.auth.models import Agent
 from kefu.auth.roles import Role, Scope
-from kefu.auth.tokens import do_create_api_token, do_revoke_api_token, list_api_tokens, resolve_api_token
+from kefu.auth.tokens import (
+    do_create_api_token,
+    do_issue_api_token_as_operator,
+    do_revoke_api_token,
+    list_api_tokens,
+    resolve_api_token,
+)
 from kefu.core.clock import FrozenClock
 from kefu.core.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from kefu.core.ids import new_id
@@ -102,13 +110,48 @@ async def test_demoted_admin_token_loses_admin_scope(
     assert actor.scopes == frozenset({Scope.CONVERSATIONS_READ})
 
 
-async def test_admin_token_without_2fa_is_refused(
+async def test_promotion_to_a_2fa_role_revokes_existing_tokens(
     session: AsyncSession, agent: Agent, settings: Settings, clock: FrozenClock
 ) -> None:
     plaintext = await _create(session, agent, settings)
-    agent.role = Role.ADMIN
+    admin = await make_agent(session, "root@example.com", Role.ADMIN)
+    await do_change_role(session, agent_id=agent.id, role=Role.SUPERVISOR, actor=_me(admin))
+    await commit(session)
+    assert await resolve_api_token(session, plaintext) is not None
+    await do_change_role(session, agent_id=agent.id, role=Role.KYC_REVIEWER, actor=_me(admin))
     await commit(session)
     assert await resolve_api_token(session, plaintext) is None
+
+
+async def test_operator_issues_tokens_from_the_command_line(
+    session: AsyncSession, agent: Agent, clock: FrozenClock
+) -> None:
+    _row, plaintext = await do_issue_api_token_as_operator(
+        session,
+        agent_email="ALICE@example.com",
+        name="exchange backend",
+        scopes={Scope.CONVERSATIONS_WRITE},
+        expires_in_days=30,
+    )
+    await commit(session)
+    actor = await resolve_api_token(session, plaintext)
+    assert actor is not None
+    assert actor.scopes == frozenset({Scope.CONVERSATIONS_WRITE})
+    [event] = await list_audit_events(session, action="api_token.created")
+    assert event.actor_type == "system"
+    assert plaintext not in repr(event.details)
+    with pytest.raises(PermissionDenied):
+        await do_issue_api_token_as_operator(
+            session, agent_email=agent.email, name="x", scopes={Scope.ADMIN}, expires_in_days=None
+        )
+    with pytest.raises(NotFound):
+        await do_issue_api_token_as_operator(
+            session,
+            agent_email="nobody@example.com",
+            name="x",
+            scopes={Scope.CONVERSATIONS_READ},
+            expires_in_days=None,
+        )
 
 
 async def test_tokens_expire(

@@ -8,7 +8,7 @@ import pytest
 from kefu.auth.roles import Role, Scope
 from kefu.runtime import Runtime
 from tests.conftest import Database
-from tests.factories import make_agent, make_customer, make_team, open_conversation
+from tests.factories import Customer, StaffMember, make_agent, make_customer, make_team, open_conversation
 
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
@@ -21,7 +21,7 @@ async def world(client: httpx.AsyncClient, db: Database, runtime: Runtime) -> di
     maker = db.sessionmaker
     security = await make_team(maker, "Security", private=True)
     general = await make_team(maker, "General")
-    people = {
+    people: dict[str, Customer | StaffMember] = {
         "alice": await make_customer(maker, runtime.settings, "alice@example.com"),
         "bob": await make_customer(maker, runtime.settings, "bob@example.com"),
         "insider": await make_agent(maker, "insider@kefu.test", teams=(security,)),
@@ -32,12 +32,12 @@ async def world(client: httpx.AsyncClient, db: Database, runtime: Runtime) -> di
             maker, "ro@kefu.test", teams=(security,), scopes={Scope.CONVERSATIONS_READ}
         ),
     }
-    alice_conv = await open_conversation(client, people["alice"], subject="alice's deposit")  # type: ignore[arg-type]
+    alice_conv = await open_conversation(client, people["alice"], subject="alice's deposit")
     secret_conv = await open_conversation(
         client,
         people["insider"],
         subject="takeover report",
-        team_id=str(security),  # type: ignore[arg-type]
+        team_id=str(security),
     )
     return {**people, "alice_conv": alice_conv, "secret_conv": secret_conv}
 

@@ -53,7 +53,9 @@ async def test_oversized_bodies_are_refused_with_413(runtime: Runtime) -> None:
     runtime.settings = runtime.settings.model_copy(update={"upload_max_bytes": 1024})
     limit = 1024 * 10 + 1024 * 1024
     app = create_app(runtime=runtime, start_worker=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kefu.test") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://kefu.test"
+    ) as client:
         declared = await client.post(
             "/api/v1/conversations",
             content=b"x",

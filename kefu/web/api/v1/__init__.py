@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kefu.web.api.v1 import attachments, conversations
+from kefu.web.api.v1 import admin, attachments, auth, conversations, customers
 
 router = APIRouter()
 router.include_router(conversations.router)
 router.include_router(attachments.router)
+router.include_router(auth.router)
+router.include_router(admin.router)
+router.include_router(customers.router)

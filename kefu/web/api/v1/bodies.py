@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from kefu.conversations.attachments import MAX_FILES_PER_MESSAGE
-from kefu.core.errors import InvalidInput, TooLarge, UnsupportedMedia
+from kefu.core.errors import InvalidInput, MalformedBody, TooLarge, UnsupportedMedia
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,7 +49,7 @@ def _validate(model: type[M], raw: bytes | str) -> M:
     try:
         return model.model_validate(orjson.loads(raw))
     except orjson.JSONDecodeError:
-        raise InvalidInput("the request body is not valid JSON") from None
+        raise MalformedBody("the request body is not valid JSON") from None
     except ValidationError as exc:
         fields = {".".join(str(p) for p in e["loc"]) or "body": e["msg"] for e in exc.errors()}
         raise InvalidInput("the request is not valid", fields=fields) from None

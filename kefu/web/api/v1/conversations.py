@@ -87,7 +87,7 @@ async def create_conversation(
         channel = ChannelKind.WEB if isinstance(actor, CustomerActor) else ChannelKind.API
         conversation, created, first = await do_create_conversation(session, actor, data, channel=channel)
     if created and files and first is not None:
-        do_attach_files(session, conversation, first, files, sensitive=False)
+        await do_attach_files(session, conversation, first, files, sensitive=False)
     response.status_code = 201 if created else 200
     return ConversationCreated(**conversation_out(conversation).model_dump(), customer_token=token)
 
@@ -190,6 +190,6 @@ async def add_message(
         set_status=data.status,
     )
     if created and files:
-        do_attach_files(session, row, message, files, sensitive=False)
+        await do_attach_files(session, row, message, files, sensitive=False)
     response.status_code = 201 if created else 200
     return message_out(message, actor)

@@ -157,7 +157,7 @@ async def test_customer_reply_reopens_and_customer_never_sees_notes(
 
 async def test_list_filters_and_cursor_pagination(client: httpx.AsyncClient, db: Database) -> None:
     agent = await make_agent(db.sessionmaker, "li@kefu.test")
-    ids = []
+    ids: list[str] = []
     for i in range(7):
         conv = await open_conversation(
             client,
@@ -166,7 +166,7 @@ async def test_list_filters_and_cursor_pagination(client: httpx.AsyncClient, db:
             category="deposit" if i % 2 else "general",
             tags=["odd"] if i % 2 else [],
         )
-        ids.append(conv["id"])
+        ids.append(str(conv["id"]))
     await client.patch(
         f"/api/v1/conversations/{ids[0]}", json={"assignee_id": str(agent.id)}, headers=agent.headers
     )
