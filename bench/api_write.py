@@ -45,7 +45,8 @@ WRK_SCRIPT = textwrap.dedent(
     done = function(summary, latency, requests)
       io.write(string.format("RESULT %d %d %d %.3f %.3f\\n", summary.requests,
         summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
-        + summary.errors.timeout, summary.duration, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+        + summary.errors.timeout, summary.duration,
+        latency:percentile(50) / 1000, latency:percentile(99) / 1000))
     end
     """
 )
@@ -81,8 +82,20 @@ def process(cmd: list[str], env: dict[str, str], ready_url: str) -> Iterator[Non
             proc.kill()
 
 
-def run_wrk(url: str, concurrency: int, seconds: int, headers: dict[str, str], script: Path) -> dict[str, float]:
-    cmd = ["wrk", "-t", str(min(concurrency, 2)), "-c", str(concurrency), "-d", f"{seconds}s", "-s", str(script)]
+def run_wrk(
+    url: str, concurrency: int, seconds: int, headers: dict[str, str], script: Path
+) -> dict[str, float]:
+    cmd = [
+        "wrk",
+        "-t",
+        str(min(concurrency, 2)),
+        "-c",
+        str(concurrency),
+        "-d",
+        f"{seconds}s",
+        "-s",
+        str(script),
+    ]
     for key, value in headers.items():
         cmd += ["-H", f"{key}: {value}"]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
@@ -129,7 +142,9 @@ def drop_databases(urls: list[str]) -> None:
     asyncio.run(drop())
 
 
-def bench_backend(backend: str, seconds: int, levels: list[int]) -> list[tuple[str, int, dict[str, float], dict[str, float]]]:
+def bench_backend(
+    backend: str, seconds: int, levels: list[int]
+) -> list[tuple[str, int, dict[str, float], dict[str, float]]]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -146,25 +161,53 @@ def bench_backend(backend: str, seconds: int, levels: list[int]) -> list[tuple[s
         try:
             subprocess.run([BIN / "kefu", "migrate"], env=env, check=True, capture_output=True)
             subprocess.run(
-                [BIN / "kefu", "agent", "create", "--email", "bench@kefu.test", "--name", "Bench",
-                 "--password", "bench-password-123"],
-                env=env, check=True, capture_output=True,
+                [
+                    BIN / "kefu",
+                    "agent",
+                    "create",
+                    "--email",
+                    "bench@kefu.test",
+                    "--name",
+                    "Bench",
+                    "--password",
+                    "bench-password-123",
+                ],
+                env=env,
+                check=True,
+                capture_output=True,
             )
             token = subprocess.run(
                 [BIN / "kefu", "token", "create", "--agent", "bench@kefu.test"],
-                env=env, check=True, capture_output=True, text=True,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
             ).stdout.strip()
             kefu_port, bare_port = free_port(), free_port()
             headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
             results: dict[str, dict[int, dict[str, float]]] = {"kefu": {}, "bare": {}}
-            with process([str(BIN / "kefu"), "serve", "--port", str(kefu_port), "--no-worker"], env,
-                         f"http://127.0.0.1:{kefu_port}/healthz"):
+            with process(
+                [str(BIN / "kefu"), "serve", "--port", str(kefu_port), "--no-worker"],
+                env,
+                f"http://127.0.0.1:{kefu_port}/healthz",
+            ):
                 for level in levels:
                     results["kefu"][level] = run_wrk(
                         f"http://127.0.0.1:{kefu_port}/api/v1/conversations", level, seconds, headers, script
                     )
-            with process([str(BIN / "uvicorn"), "bench.bare_app:app", "--port", str(bare_port), "--log-level",
-                          "warning", "--no-access-log"], env, f"http://127.0.0.1:{bare_port}/docs"):
+            with process(
+                [
+                    str(BIN / "uvicorn"),
+                    "bench.bare_app:app",
+                    "--port",
+                    str(bare_port),
+                    "--log-level",
+                    "warning",
+                    "--no-access-log",
+                ],
+                env,
+                f"http://127.0.0.1:{bare_port}/docs",
+            ):
                 for level in levels:
                     results["bare"][level] = run_wrk(
                         f"http://127.0.0.1:{bare_port}/bare", level, seconds, headers, script
@@ -178,13 +221,18 @@ def bench_backend(backend: str, seconds: int, levels: list[int]) -> list[tuple[s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--levels", default="1,16,64")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
-    print("| backend | concurrency | Kefu conv/s | p50 ms | p99 ms | errors | bare INSERT req/s | p50 ms | p99 ms | ratio |")
+    print(
+        "| backend | concurrency | Kefu conv/s | p50 ms | p99 ms | errors "
+        "| bare INSERT req/s | p50 ms | p99 ms | ratio |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for backend in args.backends.split(","):
         for name, level, kefu, bare in bench_backend(backend, args.seconds, levels):

@@ -22,7 +22,9 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     if URL.startswith("postgresql"):
         import asyncpg
 
-        pool = await asyncpg.create_pool(URL.replace("postgresql+asyncpg", "postgresql"), min_size=10, max_size=20)
+        pool = await asyncpg.create_pool(
+            URL.replace("postgresql+asyncpg", "postgresql"), min_size=10, max_size=20
+        )
         await pool.execute("CREATE TABLE IF NOT EXISTS bare_tickets (id uuid PRIMARY KEY, body text)")
         state["pool"] = pool
         yield
@@ -48,7 +50,9 @@ async def bare(request: Request) -> dict[str, str]:
     payload = await request.json()
     ident = uuid.uuid4()
     if "pool" in state:
-        await state["pool"].execute("INSERT INTO bare_tickets (id, body) VALUES ($1, $2)", ident, payload["body"])
+        await state["pool"].execute(
+            "INSERT INTO bare_tickets (id, body) VALUES ($1, $2)", ident, payload["body"]
+        )
     else:
         db = state["sqlite"]
         await db.execute("INSERT INTO bare_tickets (id, body) VALUES (?, ?)", (str(ident), payload["body"]))
