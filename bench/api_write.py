@@ -70,7 +70,8 @@ def wait_ready(url: str, timeout: float = 30) -> None:
 
 @contextlib.contextmanager
 def process(cmd: list[str], env: dict[str, str], ready_url: str) -> Iterator[None]:
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Output goes to /dev/null: an undrained pipe would block the server once it fills.
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_ready(ready_url)
         yield

@@ -109,6 +109,7 @@ def worker_command(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, runtime.request_stop)
+        await runtime.prepare()
         runtime.start_worker()
         err.print(f"Kefu worker running (concurrency {settings.worker_concurrency}); Ctrl-C stops it")
         await runtime.wait_stopped()

@@ -16,9 +16,11 @@ from kefu.auth.roles import Role
 from kefu.auth.service import build_actor
 from kefu.contacts.actions import do_add_identity, do_resolve_contact
 from kefu.contacts.models import IdentityKind
-from kefu.conversations.actions import NewMessage, do_add_message, do_create_conversation
+from kefu.conversations.actions import do_add_message
+from kefu.conversations.create import do_create_conversation
 from kefu.conversations.schemas import ConversationCreate
 from kefu.conversations.states import Category, Priority
+from kefu.conversations.timeline import NewMessage
 from kefu.inboxes.models import ChannelKind, Inbox, Team, TeamMember
 from kefu.integrations.exchange.demo_data import ALICE, BOB, CAROL, fake_hash
 
@@ -133,11 +135,11 @@ async def do_load_demo(session: AsyncSession) -> bool:
     team_for = {Category.DEPOSIT: "funds", Category.WITHDRAWAL: "funds", Category.SECURITY: "security"}
     staff = await build_actor(session, agent)
     for email, uid, category, priority, fields, subject, body in _CASES:
-        contact, _ = await do_resolve_contact(session, IdentityKind.EMAIL, email)
-        await do_add_identity(session, contact, IdentityKind.EXCHANGE_UID, uid)
+        contact_id, _ = await do_resolve_contact(session, IdentityKind.EMAIL, email)
+        await do_add_identity(session, contact_id, IdentityKind.EXCHANGE_UID, uid)
         conversation, _, _ = await do_create_conversation(
             session,
-            CustomerActor(contact_id=contact.id),
+            CustomerActor(contact_id=contact_id),
             ConversationCreate(
                 subject=subject,
                 body=body,

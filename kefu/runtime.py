@@ -19,6 +19,7 @@ from kefu.pubsub.factory import create_pubsub
 from kefu.settings import Settings
 from kefu.storage.base import BlobStore
 from kefu.storage.factory import create_blob_store
+from kefu.storage.s3 import S3BlobStore
 
 
 def build_job_handlers(runtime: Runtime) -> HandlerRegistry:
@@ -38,6 +39,11 @@ class Runtime:
     exchange: ExchangePort
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def prepare(self) -> None:
+        """One-off start-up work that needs the event loop (e.g. the S3 bucket must exist)."""
+        if isinstance(self.blobs, S3BlobStore):
+            await self.blobs.ensure_bucket()
 
     def start_worker(self) -> None:
         """Run the outbox worker loop in this process (the embedded default of `kefu serve`)."""

@@ -85,9 +85,9 @@ async def make_agent(
 async def make_customer(maker: async_sessionmaker[AsyncSession], settings: Settings, email: str) -> Customer:
     """A contact with a verified email and a customer token for all their conversations, committed."""
     async with transaction(maker) as session:
-        contact, _ = await do_resolve_contact(session, IdentityKind.EMAIL, email)
-        token = issue_customer_token(settings.secret_key, contact.id, None)
-        return Customer(contact.id, email, CustomerActor(contact_id=contact.id), token)
+        contact_id, _ = await do_resolve_contact(session, IdentityKind.EMAIL, email)
+        token = issue_customer_token(settings.secret_key, contact_id, None)
+        return Customer(contact_id, email, CustomerActor(contact_id=contact_id), token)
 
 
 async def open_conversation(

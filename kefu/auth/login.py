@@ -2,7 +2,7 @@
 
 Every credential failure looks the same to the client ("Invalid email or password"); the reason is
 kept in the audit trail only. Failures and their audit rows are committed in their own transaction
-(see `throttle.independent_transaction`) because the caller rolls back when these functions raise.
+(see `kefu.db.uow.independent_transaction`) because the caller rolls back when these functions raise.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from kefu.auth.totp import match_timestep
 from kefu.core.clock import utcnow
 from kefu.core.crypto import decrypt_field
 from kefu.core.errors import NotAuthenticated, RateLimited
+from kefu.db.uow import independent_transaction
 from kefu.settings import Settings
 
 INVALID_CREDENTIALS = "Invalid email or password"
@@ -62,7 +63,7 @@ async def _fail(
 ) -> NotAuthenticated:
     """Count and audit a failure durably; returns the error for the caller to raise."""
     target_id = str(agent.id) if agent else None
-    async with throttle.independent_transaction(session) as own:
+    async with independent_transaction(session) as own:
         locked = await throttle.charge_failures(own, rules, settings=settings)
         await record_audit(
             own,
@@ -95,7 +96,7 @@ async def _refuse_if_locked(
         await throttle.check_not_locked(session, [rule.key for rule in rules])
     except RateLimited:
         # Attempts during a lockout are audited but not counted: the lock must end on time.
-        async with throttle.independent_transaction(session) as own:
+        async with independent_transaction(session) as own:
             await record_audit(
                 own,
                 action="auth.login_failed",

@@ -7,14 +7,10 @@ Failures are written in their own short transaction: the request that failed is 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.models import MAX_EMAIL_LENGTH, MAX_IP_LENGTH, LoginThrottle
@@ -22,6 +18,7 @@ from kefu.auth.service import strip_controls
 from kefu.core.clock import utcnow
 from kefu.core.errors import RateLimited
 from kefu.core.ids import new_id
+from kefu.db.upsert import insert_or_ignore
 from kefu.settings import Settings
 
 
@@ -73,32 +70,13 @@ async def check_not_locked(session: AsyncSession, keys: list[str]) -> None:
         raise lockout_error(latest, now)
 
 
-@asynccontextmanager
-async def independent_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
-    """A separate session on the same database that commits on exit, whatever happens to `session`.
-
-    Precondition: `session` holds no uncommitted writes (on SQLite the second writer would wait).
-    """
-    bind = session.bind
-    if bind is None:
-        raise RuntimeError("the session is not bound to an engine")
-    async with AsyncSession(bind=bind, expire_on_commit=False, autoflush=False) as own:
-        yield own
-        await own.commit()
-
-
 async def _charge(session: AsyncSession, rule: ThrottleRule, *, settings: Settings) -> datetime | None:
     now = utcnow()
     window = timedelta(minutes=settings.login_lockout_minutes)
     values = {"id": new_id(), "key": rule.key, "failures": 0, "window_started_at": now}
     # Insert-if-missing then lock the row, so concurrent failures are all counted on PostgreSQL
     # (SQLite serialises writers anyway).
-    bind = session.bind
-    dialect = bind.dialect.name if bind is not None else ""
-    if dialect == "postgresql":
-        await session.execute(pg_insert(LoginThrottle).values(values).on_conflict_do_nothing())
-    else:
-        await session.execute(sqlite_insert(LoginThrottle).values(values).on_conflict_do_nothing())
+    await session.execute(insert_or_ignore(session, LoginThrottle, values))
     row = (
         await session.scalars(
             select(LoginThrottle)

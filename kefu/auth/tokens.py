@@ -129,12 +129,21 @@ async def resolve_api_token(session: AsyncSession, token: str) -> AgentActor | N
     """The actor of a live token (scopes cut to the token's and the role's), or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
         return None
-    row = (await session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(token)))).one_or_none()
+    # One round trip for the token and its agent: this runs on every API request.
+    found = (
+        await session.execute(
+            select(ApiToken, Agent)
+            .join(Agent, Agent.id == ApiToken.agent_id)
+            .where(ApiToken.token_hash == digest(token))
+        )
+    ).one_or_none()
     now = utcnow()
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+    if found is None:
         return None
-    agent = await session.get(Agent, row.agent_id)
-    if agent is None or not agent.is_active:
+    row, agent = found
+    if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        return None
+    if not agent.is_active:
         return None
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         row.last_used_at = now

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+import uuid
+
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.contacts.identities import normalise_identity
 from kefu.contacts.models import Contact, ContactIdentity, IdentityKind
+from kefu.core.clock import utcnow
+from kefu.core.ids import new_id
+from kefu.db.upsert import insert_or_ignore
 
 
 async def get_contact_by_identity(session: AsyncSession, kind: IdentityKind, value: str) -> Contact | None:
@@ -19,34 +23,41 @@ async def get_contact_by_identity(session: AsyncSession, kind: IdentityKind, val
     )
 
 
+async def _identity_owner(session: AsyncSession, kind: IdentityKind, value: str) -> uuid.UUID | None:
+    return await session.scalar(
+        select(ContactIdentity.contact_id).where(ContactIdentity.kind == kind, ContactIdentity.value == value)
+    )
+
+
+async def do_add_identity(
+    session: AsyncSession, contact_id: uuid.UUID, kind: IdentityKind, value: str
+) -> bool:
+    """Attach an identity to the contact unless any contact holds it already; returns whether it was added."""
+    value = normalise_identity(kind, value)
+    statement = insert_or_ignore(
+        session, ContactIdentity, {"id": new_id(), "contact_id": contact_id, "kind": kind, "value": value}
+    )
+    result = await session.execute(statement.returning(ContactIdentity.id))
+    return result.scalar_one_or_none() is not None
+
+
 async def do_resolve_contact(
     session: AsyncSession, kind: IdentityKind, value: str, *, name: str = "", locale: str = "en"
-) -> tuple[Contact, bool]:
-    """The contact for this identity, created if new; returns (contact, created). Safe under races."""
+) -> tuple[uuid.UUID, bool]:
+    """The id of the contact holding this identity, created if new; returns (id, created). Race-safe."""
     value = normalise_identity(kind, value)
-    existing = await get_contact_by_identity(session, kind, value)
+    existing = await _identity_owner(session, kind, value)
     if existing is not None:
         return existing, False
-    contact = Contact(name=name[:200], locale=locale)
-    contact.identities.append(ContactIdentity(kind=kind, value=value))
-    try:
-        async with session.begin_nested():
-            session.add(contact)
-            await session.flush()
-    except IntegrityError:
-        # Another request created the same identity meanwhile: use theirs.
-        raced = await get_contact_by_identity(session, kind, value)
-        if raced is None:
-            raise
-        return raced, False
-    return contact, True
-
-
-async def do_add_identity(session: AsyncSession, contact: Contact, kind: IdentityKind, value: str) -> bool:
-    """Attach an identity to `contact` unless some contact already has it; returns whether it was added."""
-    value = normalise_identity(kind, value)
-    if await get_contact_by_identity(session, kind, value) is not None:
-        return False
-    contact.identities.append(ContactIdentity(kind=kind, value=value))
-    await session.flush()
-    return True
+    contact_id = new_id()
+    now = utcnow()
+    await session.execute(
+        insert(Contact).values(id=contact_id, name=name[:200], locale=locale, created_at=now, updated_at=now)
+    )
+    if await do_add_identity(session, contact_id, kind, value):
+        return contact_id, True
+    # Another transaction claimed the identity meanwhile: drop our empty contact and use theirs.
+    await session.execute(delete(Contact).where(Contact.id == contact_id))
+    raced = await _identity_owner(session, kind, value)
+    assert raced is not None
+    return raced, False

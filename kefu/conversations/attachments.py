@@ -14,6 +14,7 @@ from kefu.conversations.access import access_conversation_by_id, can_see_interna
 from kefu.conversations.models import Attachment, Conversation, Message
 from kefu.conversations.states import MessageKind
 from kefu.core.errors import NotFound
+from kefu.db.uow import independent_transaction
 from kefu.storage.uploads import StoredFile
 
 MAX_FILES_PER_MESSAGE = 10
@@ -61,15 +62,24 @@ async def access_attachment_by_id(
         if kind != MessageKind.REPLY:
             raise NotFound("attachment not found")
     if attachment.sensitive:
-        allowed = isinstance(actor, AgentActor) and actor.role == Role.KYC_REVIEWER
+        if not (isinstance(actor, AgentActor) and actor.role == Role.KYC_REVIEWER):
+            # The request rolls back on NotFound, so the denial is recorded in its own transaction.
+            async with independent_transaction(session) as own:
+                await record_audit(
+                    own,
+                    action="access.denied",
+                    actor=actor,
+                    target_type="attachment",
+                    target_id=str(attachment.id),
+                    ip=ip,
+                )
+            raise NotFound("attachment not found")
         await record_audit(
             session,
-            action="attachment.sensitive_read" if allowed else "access.denied",
+            action="attachment.sensitive_read",
             actor=actor,
             target_type="attachment",
             target_id=str(attachment.id),
             ip=ip,
         )
-        if not allowed:
-            raise NotFound("attachment not found")
     return attachment

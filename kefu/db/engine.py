@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +49,24 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 def is_sqlite(engine: AsyncEngine) -> bool:
     """True for the embedded SQLite backend."""
     return engine.dialect.name == "sqlite"
+
+
+_write_gates: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def write_gate(engine: AsyncEngine | None) -> AsyncIterator[None]:
+    """Serialise this process's write transactions on SQLite; a no-op on PostgreSQL.
+
+    SQLite has one writer at a time. Concurrent writers otherwise meet SQLITE_BUSY and sleep in the
+    busy handler's coarse steps (up to 100 ms each), which collapses throughput; queueing them on an
+    asyncio lock instead costs nothing and keeps latency flat. Readers are never gated (WAL).
+    """
+    if engine is None or not is_sqlite(engine):
+        yield
+        return
+    gate = _write_gates.get(engine)
+    if gate is None:
+        gate = _write_gates[engine] = asyncio.Lock()
+    async with gate:
+        yield

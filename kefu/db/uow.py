@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kefu.db.engine import write_gate
+
 AfterCommit = Callable[[], Awaitable[None]]
 _HOOKS_KEY = "kefu.after_commit"
 
@@ -41,12 +43,33 @@ async def rollback(session: AsyncSession) -> None:
 
 
 @asynccontextmanager
-async def transaction(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """A session whose work commits on success (then hooks run) and rolls back on error."""
-    async with sessionmaker() as session:
+async def transaction(
+    sessionmaker: async_sessionmaker[AsyncSession], *, writes: bool = True
+) -> AsyncIterator[AsyncSession]:
+    """A session whose work commits on success (then hooks run) and rolls back on error.
+
+    `writes` queues the transaction behind other writers of this process on SQLite (see write_gate).
+    """
+    engine = sessionmaker.kw.get("bind") if writes else None
+    async with write_gate(engine), sessionmaker() as session:
         try:
             yield session
         except BaseException:
             await rollback(session)
             raise
         await commit(session)
+
+
+@asynccontextmanager
+async def independent_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """A second session on the same database that commits on exit, whatever happens to `session`.
+
+    For records that must outlive the caller's rollback: failed sign-ins, lockouts, denied accesses.
+    Precondition: `session` holds no uncommitted writes (on SQLite the second writer would wait).
+    """
+    bind = session.bind
+    if bind is None:
+        raise RuntimeError("the session is not bound to an engine")
+    async with AsyncSession(bind=bind, expire_on_commit=False, autoflush=False) as own:
+        yield own
+        await own.commit()

@@ -8,12 +8,12 @@ import weakref
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.core.clock import utcnow
 from kefu.core.ids import new_id
 from kefu.db.uow import after_commit
+from kefu.db.upsert import insert_or_ignore
 from kefu.jobs.models import DEDUPE_KEY_MAX, NAME_MAX, JobStatus, OutboxJob
 
 _wakeups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Event] = weakref.WeakKeyDictionary()
@@ -73,17 +73,7 @@ async def enqueue(
         "run_at": run_at or now,
         "created_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    # ON CONFLICT DO NOTHING rather than catching IntegrityError: that would abort the caller's transaction.
-    statement: postgresql.Insert | sqlite.Insert
-    if dialect == "postgresql":
-        pg_insert = postgresql.insert(OutboxJob).values(**values)
-        statement = pg_insert.on_conflict_do_nothing(index_elements=[OutboxJob.dedupe_key])
-    elif dialect == "sqlite":
-        lite_insert = sqlite.insert(OutboxJob).values(**values)
-        statement = lite_insert.on_conflict_do_nothing(index_elements=[OutboxJob.dedupe_key])
-    else:
-        raise RuntimeError(f"enqueue does not support the {dialect} dialect")
+    statement = insert_or_ignore(session, OutboxJob, values, index_elements=[OutboxJob.dedupe_key])
     inserted = (await session.execute(statement.returning(OutboxJob.id))).scalar_one_or_none() is not None
     if inserted:
         after_commit(session, poke_workers)

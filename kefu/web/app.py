@@ -13,6 +13,9 @@ from kefu.web.api.v1 import router as api_v1
 from kefu.web.api.v1.health import router as health_router
 from kefu.web.errors import install_error_handlers
 from kefu.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from kefu.web.pages import install_page_errors
+from kefu.web.pages import router as pages_router
+from kefu.web.templating import STATIC_PREFIX, static_files
 
 # Room for the largest upload plus the multipart envelope and the JSON payload part.
 _BODY_OVERHEAD = 1024 * 1024
@@ -31,6 +34,7 @@ def create_app(
         owned = runtime is None
         rt = runtime or build_runtime(settings)
         app.state.runtime = rt
+        await rt.prepare()
         if run_worker:
             rt.start_worker()
         try:
@@ -53,6 +57,9 @@ def create_app(
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_v1, prefix="/api/v1")
+    install_page_errors(app)
+    app.include_router(pages_router)
+    app.mount(STATIC_PREFIX, static_files(), name="static")
     max_body = settings.upload_max_bytes * 10 + _BODY_OVERHEAD
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body)
     app.add_middleware(RequestContextMiddleware)

@@ -20,14 +20,14 @@ from kefu.auth.roles import Scope
 from kefu.auth.sessions import resolve_session
 from kefu.auth.tokens import resolve_api_token
 from kefu.core.errors import NotAuthenticated, PermissionDenied
-from kefu.db.uow import commit, rollback
+from kefu.db.uow import transaction
 from kefu.runtime import Runtime
 from kefu.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     """The process runtime built at start-up."""
     runtime: Runtime = request.app.state.runtime
     return runtime
@@ -36,7 +36,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_settings_dep(runtime: RuntimeDep) -> Settings:
+async def get_settings_dep(runtime: RuntimeDep) -> Settings:
     """The settings this app was created with."""
     return runtime.settings
 
@@ -44,15 +44,11 @@ def get_settings_dep(runtime: RuntimeDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request, runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent (so a 2xx means durable)."""
-    async with runtime.sessionmaker() as session:
-        try:
-            yield session
-        except BaseException:
-            await rollback(session)
-            raise
-        await commit(session)
+    writes = request.method not in SAFE_METHODS
+    async with transaction(runtime.sessionmaker, writes=writes) as session:
+        yield session
 
 
 # scope="function": commit happens before the response leaves, never after it.

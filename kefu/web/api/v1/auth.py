@@ -15,8 +15,6 @@ from kefu.auth.models import Agent, ApiToken
 from kefu.auth.sessions import SessionState, SessionStatus, do_logout, get_session_state
 from kefu.auth.tokens import do_create_api_token, do_revoke_api_token, list_api_tokens
 from kefu.core.errors import NotAuthenticated, PermissionDenied
-from kefu.core.ids import new_token
-from kefu.settings import Settings
 from kefu.web.api.v1.auth_schemas import (
     AgentOut,
     CodeIn,
@@ -29,6 +27,7 @@ from kefu.web.api.v1.auth_schemas import (
     TokenCreateIn,
     TokenOut,
 )
+from kefu.web.cookies import clear_session_cookies, set_session_cookies
 from kefu.web.deps import (
     SAFE_METHODS,
     AnyActor,
@@ -37,7 +36,6 @@ from kefu.web.deps import (
     check_csrf_token,
     check_same_origin,
     client_ip,
-    csrf_cookie_name,
     session_cookie_name,
 )
 
@@ -66,35 +64,6 @@ def _token_out(token: ApiToken) -> TokenOut:
         expires_at=token.expires_at,
         revoked_at=token.revoked_at,
     )
-
-
-def _set_session_cookies(response: Response, settings: Settings, token: str) -> str:
-    max_age = settings.session_max_age_hours * 3600
-    response.set_cookie(
-        session_cookie_name(settings),
-        token,
-        max_age=max_age,
-        httponly=True,
-        secure=settings.cookies_secure,
-        samesite="lax",
-        path="/",
-    )
-    csrf = new_token(24)
-    response.set_cookie(
-        csrf_cookie_name(settings),
-        csrf,
-        max_age=max_age,
-        httponly=False,
-        secure=settings.cookies_secure,
-        samesite="strict",
-        path="/",
-    )
-    return csrf
-
-
-def _clear_session_cookies(response: Response, settings: Settings) -> None:
-    for name in (session_cookie_name(settings), csrf_cookie_name(settings)):
-        response.delete_cookie(name, path="/", secure=settings.cookies_secure, httponly=True)
 
 
 class BrowserSession:
@@ -132,7 +101,7 @@ async def get_browser_session(request: Request, session: DbSession, settings: Se
 Browser = Annotated[BrowserSession, Depends(get_browser_session)]
 
 
-def _signed_in_agent(actor: AnyActor) -> AgentActor:
+async def _signed_in_agent(actor: AnyActor) -> AgentActor:
     if not isinstance(actor, AgentActor) or actor.via_token or actor.session_id is None:
         raise PermissionDenied("this needs a signed-in browser session, not an API token")
     return actor
@@ -155,7 +124,7 @@ async def login(
         user_agent=request.headers.get("user-agent"),
         settings=settings,
     )
-    csrf = _set_session_cookies(response, settings, result.session_token)
+    csrf = set_session_cookies(response, settings, result.session_token)
     if result.needs_second_factor:
         state = SessionState.NEEDS_SECOND_FACTOR
     elif result.must_enroll_second_factor:
@@ -214,7 +183,7 @@ async def logout(browser: Browser, session: DbSession, settings: SettingsDep) ->
     """Revoke this session (its open websockets close too) and clear the cookies."""
     await do_logout(session, browser.token)
     response = Response(status_code=204)
-    _clear_session_cookies(response, settings)
+    clear_session_cookies(response, settings)
     return response
 
 

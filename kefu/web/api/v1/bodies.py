@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
+from kefu.conversations import schemas as conversation_schemas
 from kefu.conversations.attachments import MAX_FILES_PER_MESSAGE
 from kefu.core.errors import InvalidInput, MalformedBody, TooLarge, UnsupportedMedia
 
@@ -23,19 +24,48 @@ class Upload:
     data: bytes
 
 
-def multipart_openapi(schema_ref: str) -> dict[str, Any]:
-    """OpenAPI for a route that takes `schema_ref` as JSON, or as a multipart `payload` with `files`."""
+def _inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s JSON schema with its nested definitions inlined.
+
+    These routes declare no body model, so FastAPI never adds the model to `components/schemas` and a
+    `$ref` to it would dangle (clients generated from the document then fail to build).
+    """
+    schema = model.model_json_schema()
+    definitions: dict[str, Any] = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            target = definitions[str(node["$ref"]).rsplit("/", 1)[-1]]
+            return {**inline(target), **{k: inline(v) for k, v in node.items() if k != "$ref"}}
+        return {key: inline(value) for key, value in node.items()}
+
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
+
+
+def multipart_openapi(schema_ref: str | type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI for a route that takes a model as JSON, or as a multipart `payload` with `files`.
+
+    `schema_ref` is the model, or the name of one in `kefu.conversations.schemas`.
+    """
+    model = getattr(conversation_schemas, schema_ref) if isinstance(schema_ref, str) else schema_ref
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise TypeError(f"{schema_ref!r} is not a pydantic model")
     return {
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}},
+                "application/json": {"schema": _inline_schema(model)},
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
                         "required": ["payload"],
                         "properties": {
-                            "payload": {"type": "string", "description": f"{schema_ref} as JSON"},
+                            "payload": {"type": "string", "description": f"{model.__name__} as JSON"},
                             "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
                         },
                     }

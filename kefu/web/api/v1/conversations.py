@@ -10,14 +10,9 @@ from fastapi import APIRouter, Query, Request, Response
 from kefu.auth.actors import Actor, CustomerActor
 from kefu.auth.customer_tokens import issue_customer_token
 from kefu.conversations.access import access_conversation_by_id, access_conversation_by_reference
-from kefu.conversations.actions import (
-    NewMessage,
-    do_add_message,
-    do_create_conversation,
-    do_open_as_visitor,
-    do_update_conversation,
-)
+from kefu.conversations.actions import do_add_message, do_update_conversation
 from kefu.conversations.attachments import do_attach_files
+from kefu.conversations.create import do_create_conversation, do_open_as_visitor
 from kefu.conversations.models import Conversation
 from kefu.conversations.schemas import (
     ConversationCreate,
@@ -31,6 +26,7 @@ from kefu.conversations.schemas import (
 )
 from kefu.conversations.service import ConversationFilters, list_conversations, list_messages
 from kefu.conversations.states import Category, Status
+from kefu.conversations.timeline import NewMessage
 from kefu.core.errors import InvalidInput
 from kefu.inboxes.models import ChannelKind
 from kefu.storage.uploads import store_upload

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from kefu.auth.customer_tokens import CUSTOMER_TOKEN_MAX_AGE, issue_customer_token
-from kefu.conversations.actions import resolve_customer
+from kefu.conversations.create import resolve_customer
 from kefu.conversations.schemas import CustomerIn
 from kefu.web.deps import Admin, DbSession, SettingsDep
 
@@ -30,6 +30,6 @@ async def issue_token(
     The caller vouches for the identity, so the token is not limited to one conversation.
     """
     del actor
-    contact = await resolve_customer(session, body, locale="en")
-    token = issue_customer_token(settings.secret_key, contact.id, None)
-    return CustomerTokenOut(contact_id=contact.id, customer_token=token, expires_in=CUSTOMER_TOKEN_MAX_AGE)
+    contact_id = await resolve_customer(session, body, locale="en")
+    token = issue_customer_token(settings.secret_key, contact_id, None)
+    return CustomerTokenOut(contact_id=contact_id, customer_token=token, expires_in=CUSTOMER_TOKEN_MAX_AGE)

@@ -1,0 +1,93 @@
+"""Appending to a conversation's timeline: seq allocation, the message row and its event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.auth.actors import Actor, AgentActor, CustomerActor
+from kefu.conversations import recipients
+from kefu.conversations.models import Conversation, Message
+from kefu.conversations.states import AuthorKind, MessageKind
+from kefu.core.clock import utcnow
+from kefu.core.ids import new_id
+from kefu.events.emit import emit_on_commit
+from kefu.events.names import EventName
+from kefu.events.types import Event
+from kefu.inboxes.models import ChannelKind
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    body: str
+    kind: MessageKind = MessageKind.REPLY
+    client_id: str | None = None
+    data: dict[str, object] | None = None
+
+
+async def _next_seq(session: AsyncSession, conversation: Conversation) -> int:
+    now = utcnow()
+    # One UPDATE both bumps and reads the counter: concurrent writers serialise on the row lock.
+    seq = await session.scalar(
+        update(Conversation)
+        .where(Conversation.id == conversation.id)
+        .values(last_seq=Conversation.last_seq + 1, last_activity_at=now, updated_at=now)
+        .returning(Conversation.last_seq)
+        .execution_options(synchronize_session=False)
+    )
+    assert seq is not None
+    conversation.last_seq = seq
+    conversation.last_activity_at = now
+    return seq
+
+
+async def append_message(
+    session: AsyncSession,
+    conversation: Conversation,
+    actor: Actor | None,
+    new: NewMessage,
+    *,
+    author: AuthorKind,
+    channel: ChannelKind,
+    first: bool = False,
+) -> Message:
+    """Insert the next message of `conversation` and publish it after commit.
+
+    `first` is for a conversation inserted in this transaction with last_seq already 1: nobody else
+    can see it yet, so the counter needs no bump.
+    """
+    seq = 1 if first else await _next_seq(session, conversation)
+    values = {
+        "id": new_id(),
+        "conversation_id": conversation.id,
+        "seq": seq,
+        "kind": new.kind,
+        "author_kind": author,
+        "author_agent_id": actor.agent_id if isinstance(actor, AgentActor) else None,
+        "author_contact_id": actor.contact_id if isinstance(actor, CustomerActor) else None,
+        "body": new.body,
+        "data": dict(new.data or {}),
+        "client_id": new.client_id,
+        "channel": channel,
+        "created_at": conversation.last_activity_at if first else utcnow(),
+    }
+    # A Core insert skips the unit-of-work bookkeeping on this hot path; the returned object is
+    # detached but complete (attachments known empty, so appending files never lazy-loads).
+    await session.execute(insert(Message).values(**values))
+    message = Message(**values, attachments=[])
+    emit_on_commit(
+        session,
+        Event(
+            name=EventName.MESSAGE_CREATED,
+            topics=recipients.message_topics(conversation, message),
+            payload={
+                "conversation_id": str(conversation.id),
+                "message_id": str(message.id),
+                "seq": seq,
+                "kind": MessageKind(new.kind).value,
+            },
+        ),
+    )
+    return message
