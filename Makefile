@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck pytest lock clean
+.PHONY: run test install lint typecheck pytest lock clean i18n-update i18n-compile
 
 $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Kefu needs Python 3.11+"; exit 1; }
@@ -27,6 +27,7 @@ lint: install
 	$(BIN)/ruff check kefu tests bench migrations
 	$(BIN)/ruff format --check kefu tests bench migrations
 	$(BIN)/lint-imports
+	$(BIN)/python -m kefu.i18n_build check
 
 typecheck: install
 	$(BIN)/mypy kefu tests
@@ -42,3 +43,10 @@ lock:
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
+
+# Translations: `i18n-update` extracts new strings into the catalogs, `i18n-compile` builds the .mo files.
+i18n-update: install
+	$(BIN)/python -m kefu.i18n_build update
+
+i18n-compile: install
+	$(BIN)/python -m kefu.i18n_build compile

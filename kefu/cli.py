@@ -67,21 +67,33 @@ def serve(
     forwarded_allow_ips: Annotated[
         str, typer.Option(help="Proxies trusted for X-Forwarded-For/Proto (comma-separated IPs).")
     ] = "127.0.0.1",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="Server processes sharing the port (each runs its own worker loop)."
+        ),
+    ] = 1,
 ) -> None:
     """Serve the web app, API and websockets (and, by default, the outbox worker)."""
+    import os
+
     import uvicorn
 
     from kefu.logging import configure_logging
-    from kefu.web.app import create_app
 
     settings = _settings()
     configure_logging(settings)
-    application = create_app(settings, start_worker=worker and settings.run_worker_in_serve)
+    if not (worker and settings.run_worker_in_serve):
+        # Every server process reads its settings afresh (uvicorn starts them from an import string).
+        os.environ["KEFU_RUN_WORKER_IN_SERVE"] = "false"
+        get_settings.cache_clear()
     err.print(f"Kefu is serving on http://{host}:{port} (database: {_mask_url(settings.database_url)})")
     uvicorn.run(
-        application,
+        "kefu.web.app:create_served_app",
+        factory=True,
         host=host,
         port=port,
+        workers=workers,
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
         log_config=None,

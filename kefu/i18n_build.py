@@ -128,7 +128,8 @@ def _placeholders(texts: Iterable[str]) -> set[str]:
     return {name for text in texts for name in _PLACEHOLDER_RE.findall(text)}
 
 
-def _translation_problems(locale: str, catalog: Catalog) -> list[str]:
+def translation_problems(locale: str, catalog: Catalog) -> list[str]:
+    """Untranslated, fuzzy or placeholder-changing entries of a catalog that needs translations."""
     problems = []
     for message in catalog:
         if not message.id:
@@ -155,7 +156,7 @@ def check_catalogs(template: Catalog | None = None) -> list[str]:
         problems += [f"{locale}: missing msgid {key[0]!r}" for key in sorted(wanted - present, key=repr)]
         problems += [f"{locale}: stale msgid {key[0]!r}" for key in sorted(present - wanted, key=repr)]
         if locale != DEFAULT_LOCALE:  # English is the source language: an empty msgstr means "as is"
-            problems += _translation_problems(locale, catalog)
+            problems += translation_problems(locale, catalog)
         if not mo_path(locale).exists() or mo_path(locale).read_bytes() != compiled(catalog):
             problems.append(f"{locale}: {mo_path(locale).name} is out of date; run compile")
     return problems

@@ -24,7 +24,7 @@ def _drop_secrets(
     return event_dict
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: Settings, *, cache_loggers: bool = True) -> None:
     """Configure structlog and the stdlib root logger once per process."""
     json_logs = settings.log_format == "json" or (
         settings.log_format == "auto" and settings.env == "production"
@@ -44,6 +44,6 @@ def configure_logging(settings: Settings) -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=cache_loggers,
     )
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")

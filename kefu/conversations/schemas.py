@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from kefu.conversations.states import AuthorKind, Category, MessageKind, Priority, Status
 from kefu.inboxes.models import ChannelKind
@@ -20,8 +20,25 @@ ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
 Locale = Literal["en", "zh-CN"]
 
 
+def refuse_nul(value: Any) -> Any:
+    """`value` unchanged unless a string in it (keys included) holds NUL, which PostgreSQL cannot store."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("NUL characters are not allowed")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            refuse_nul(key)
+            refuse_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            refuse_nul(item)
+    return value
+
+
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    # Refused rather than stripped: SQLite would store NUL and PostgreSQL would fail with a 500.
+    _no_nul = field_validator("*", mode="before")(refuse_nul)
 
 
 class CustomerIn(_Input):

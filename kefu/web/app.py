@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from kefu.logging import configure_logging
 from kefu.runtime import Runtime, build_runtime
 from kefu.settings import Settings, get_settings
 from kefu.web.api.v1 import router as api_v1
@@ -64,3 +65,10 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body)
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The factory `kefu serve` hands to uvicorn: settings from the environment, logging configured."""
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)

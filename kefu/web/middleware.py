@@ -70,7 +70,11 @@ class RequestContextMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over `max_bytes` with 413, whether announced by Content-Length or streamed."""
+    """Refuses bodies over `max_bytes` with 413, whether announced by Content-Length or streamed.
+
+    Also refuses NUL in the path or query string with 400: no id or filter holds one, SQLite would
+    compare it and PostgreSQL fails on it with a 500.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -79,6 +83,11 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        if "\x00" in scope["path"] or b"\x00" in query or b"%00" in query:
+            response = error_response(400, "bad_request", "NUL characters are not allowed in a URL")
+            await response(scope, receive, send)
             return
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):

@@ -78,9 +78,9 @@ def get_environment() -> Environment:
     return env
 
 
-def render_template(name: str, *, locale: str, **context: Any) -> str:
-    """Render `name` in `locale` (a supported locale; see kefu.i18n.negotiate_locale)."""
-    return get_environment().get_template(name).render(locale=locale, **context)
+def render_template(template: str, /, *, locale: str, **context: Any) -> str:
+    """Render `template` in `locale` (a supported locale; see kefu.i18n.negotiate_locale)."""
+    return get_environment().get_template(template).render(locale=locale, **context)
 
 
 class CachedStaticFiles(StaticFiles):

@@ -7,7 +7,8 @@ the day it is added; nothing here names a route.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -66,6 +67,7 @@ class HostileBody(Hostile):
 @dataclass(frozen=True)
 class HostileQuery(Hostile):
     params: tuple[tuple[str, str], ...] = ()
+    raw: str = ""  # an already percent-encoded query string, sent as is
 
 
 def resolve(doc: Mapping[str, Any], schema: Any, depth: int = 0) -> Any:
@@ -163,7 +165,7 @@ def _dump(value: Any) -> bytes:
     return json.dumps(value).encode()  # ensure_ascii: lone surrogates travel as \udXXX escapes
 
 
-def _multipart(parts: list[tuple[str, str | None, bytes]]) -> tuple[bytes, str]:
+def _multipart(parts: Sequence[tuple[str, str | None, bytes]]) -> tuple[bytes, str]:
     boundary = "hostileboundary7MA4YWxkTrZu0gW"
     chunks: list[bytes] = []
     for name, filename, data in parts:
@@ -203,12 +205,18 @@ def hostile_bodies(op: Operation, base: dict[str, Any]) -> Iterator[HostileBody]
     yield HostileBody(
         "multipart without boundary", content=b"--x\r\n\r\n", content_type="multipart/form-data"
     )
-    for name in string_properties(op.body_schema):
+    data, content_type = _multipart([("payload", None, _dump(base)), ("files", None, b"not a file")])
+    yield HostileBody("multipart with a field for a file", content=data, content_type=content_type)
+    fifty = [(f"field{i}", None, b"x") for i in range(50)]
+    data, content_type = _multipart([("payload", None, _dump(base)), *fifty])
+    yield HostileBody("multipart with 50 fields", content=data, content_type=content_type)
+    for index, name in enumerate(string_properties(op.body_schema)):
         yield HostileBody(f"2 MB string in {name}", content=_dump({**base, name: BIG_STRING}))
         yield HostileBody(f"NUL byte in {name}", content=_dump({**base, name: "hos\x00tile"}))
         yield HostileBody(f"lone surrogate in {name}", content=_dump({**base, name: "hos\ud800tile"}))
-        yield HostileBody(f"list in {name}", content=_dump({**base, name: ["hostile"]}))
-        yield HostileBody(f"object in {name}", content=_dump({**base, name: {"$gt": ""}}))
+        if index == 0:  # type confusion is decided per model, not per field: one field is enough
+            yield HostileBody(f"list in {name}", content=_dump({**base, name: ["hostile"]}))
+            yield HostileBody(f"object in {name}", content=_dump({**base, name: {"$gt": ""}}))
 
 
 # Each value stands in for every path parameter in turn; `raw` ones are sent without percent-encoding.
@@ -239,13 +247,17 @@ HOSTILE_PATH_VALUES: tuple[tuple[str, bool], ...] = (
 )
 
 
-def confusable_uuid(value: str) -> list[str]:
-    """Look-alike spellings of a real id: fullwidth digits, uppercase, no hyphens, braces, urn."""
-    fullwidth = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in value)
-    return [fullwidth, value.replace("-", ""), "{" + value + "}", "urn:uuid:" + value, " " + value]
+def fullwidth(value: str) -> str:
+    """`value` with its ASCII digits in fullwidth form (Python's int() reads them as digits)."""
+    return "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in value)
 
 
-def hostile_queries(param: Param, valid: str | None) -> Iterator[HostileQuery]:
+def other_spellings(value: str) -> list[str]:
+    """Spellings of a real id that RFC 9562 parsers commonly accept as the same UUID."""
+    return [value.upper(), value.replace("-", ""), "{" + value + "}", "urn:uuid:" + value]
+
+
+def hostile_queries(param: Param) -> Iterator[HostileQuery]:
     """Hostile values for one query parameter; the other parameters stay at their defaults."""
     schema = param.schema
     name = param.name
@@ -267,10 +279,10 @@ def hostile_queries(param: Param, valid: str | None) -> Iterator[HostileQuery]:
         for bad in ("maybe", "2", huge):
             yield HostileQuery(f"{name}={bad[:20]!r}", params=((name, bad),))
     elif schema.get("format") == "uuid":
-        for bad in ("nope", "../../etc/passwd", huge, "' OR 1=1 --", "\x00"):
+        for bad in ("nope", "../../etc/passwd", huge, "' OR 1=1 --", fullwidth(str(uuid.uuid4()))):
             yield HostileQuery(f"{name}={bad[:20]!r}", params=((name, bad),))
     elif enum:
-        for bad in ("bogus", str(enum[0]).upper() + "X", huge, "\x00"):
+        for bad in ("bogus", str(enum[0]).upper() + "X", huge):
             yield HostileQuery(f"{name}={bad[:20]!r}", params=((name, bad),))
         yield HostileQuery(f"{name} repeated", must_refuse=False, params=((name, str(enum[0])),) * 300)
         if kind == "array":
@@ -282,13 +294,16 @@ def hostile_queries(param: Param, valid: str | None) -> Iterator[HostileQuery]:
             yield HostileQuery(f"{name} 5,000 chars", params=((name, huge),))
         else:
             yield HostileQuery(f"{name} 5,000 chars", must_refuse=False, params=((name, huge),))
-        for odd in ("' OR 1=1 --", "%", "_", "\\", "\x00", "\ud800", "<script>", "🦀", "!!!!", "KF-1"):
+        for odd in ("' OR 1=1 --", "%", "_", "\\", "<script>", "🦀", "!!!!", "KF-1", "\u202e", "a\r\nb"):
             yield HostileQuery(f"{name}={odd!r}", must_refuse=False, params=((name, odd),))
+        for raw in ("%ED%A0%80", "%FF%FE", "%C0%AF"):  # a lone surrogate, invalid and overlong UTF-8
+            yield HostileQuery(f"{name}={raw}", must_refuse=False, raw=f"{name}={raw}")
         yield HostileQuery(f"{name} repeated", must_refuse=False, params=((name, "a"), (name, "b")))
-    if valid is not None:
-        yield HostileQuery(
-            f"{name} plus unknown params", must_refuse=False, params=((name, valid), ("x", "1"))
-        )
+    yield HostileQuery(f"{name} plus unknown parameters", must_refuse=False, params=((name, ""), ("x", "1")))
+    # NUL is refused for every parameter, whatever its type.
+    yield HostileQuery(f"{name}=NUL", params=((name, "a\x00b"),))
+    yield HostileQuery(f"{name}=%00", raw=f"{name}=%00")
+    yield HostileQuery(f"{name}= then NUL", raw=f"{name}=1&{name}=%00")
 
 
 def error_shape_problems(response: httpx.Response) -> list[str]:

@@ -62,6 +62,8 @@ class Page:
     def __init__(self, request: Request, settings: Settings) -> None:
         self.request = request
         self.settings = settings
+        # The page the language links reload; error pages point them at the sign-in page instead.
+        self.here = request.url.path
         explicit = normalise_locale(request.query_params.get("lang"))
         remembered = normalise_locale(request.cookies.get(LOCALE_COOKIE))
         self.locale = negotiate_locale(
@@ -87,7 +89,7 @@ class Page:
         links = []
         for locale in SUPPORTED_LOCALES:
             query = {"lang": locale} | ({"next": next_url} if next_url else {})
-            url = f"{self.request.url.path}?{urlencode(query)}"
+            url = f"{self.here}?{urlencode(query)}"
             links.append(LanguageLink(locale, LANGUAGE_NAMES[locale], url, locale == self.locale))
         return links
 
@@ -101,7 +103,7 @@ class Page:
         return response
 
     def render(
-        self, template: str, *, status: int = 200, headers: dict[str, str] | None = None, **context: Any
+        self, template: str, /, *, status: int = 200, headers: dict[str, str] | None = None, **context: Any
     ) -> Response:
         """An HTML page in the reader's language."""
         html = render_template(template, locale=self.locale, page=self, **context)
@@ -186,6 +188,7 @@ async def _page_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageError)
     runtime: Runtime = request.app.state.runtime
     page = Page(request, runtime.settings)
+    page.here = LOGIN_PATH
     title, message = _error_text(page.t, exc.reason)
     return page.render("error.html", status=exc.status, title=title, message=message)
 

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import orjson
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException
 
 from kefu.conversations import schemas as conversation_schemas
@@ -96,6 +96,13 @@ async def read_body(request: Request, model: type[M], *, max_file_bytes: int) ->
         form = await request.form(max_files=MAX_FILES_PER_MESSAGE, max_fields=5)
     except MultiPartException as exc:
         raise InvalidInput(f"malformed multipart body: {exc.message}") from None
+    try:
+        return await _read_form(form, model, max_file_bytes=max_file_bytes)
+    finally:
+        await form.close()  # also when refused: spooled upload files must not leak
+
+
+async def _read_form(form: FormData, model: type[M], *, max_file_bytes: int) -> tuple[M, list[Upload]]:
     payload = form.get("payload")
     if payload is None:
         raise InvalidInput("the multipart body needs a `payload` part", fields={"payload": "required"})
@@ -110,5 +117,4 @@ async def read_body(request: Request, model: type[M], *, max_file_bytes: int) ->
         if len(data) > max_file_bytes:
             raise TooLarge(f"each file may be at most {max_file_bytes} bytes")
         uploads.append(Upload(filename=item.filename or "file", data=data))
-    await form.close()
     return parsed, uploads

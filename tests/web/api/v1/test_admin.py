@@ -21,7 +21,12 @@ from tests.conftest import Database
 from tests.factories import PASSWORD, make_agent
 from tests.web.api.v1.conftest import Browser, BrowserFactory, assert_error, count_rows, signed_in_admin
 
-NEW_AGENT = {"email": "new@kefu.test", "name": "New Person", "role": "agent", "password": "a long enough pass 1"}
+NEW_AGENT = {
+    "email": "new@kefu.test",
+    "name": "New Person",
+    "role": "agent",
+    "password": "a long enough pass 1",
+}
 
 Call = Callable[[str, str, object], Awaitable[httpx.Response]]
 
@@ -173,7 +178,9 @@ async def test_promotion_to_admin_needs_enrolment_and_revokes_old_tokens(
     target = await make_agent(db.sessionmaker, "target@kefu.test")
     signed_in = await browsers()
     assert (await signed_in.login("target@kefu.test")).json()["state"] == "active"
-    response = await client.put(f"/api/v1/agents/{target.id}/role", json={"role": "admin"}, headers=admin.headers)
+    response = await client.put(
+        f"/api/v1/agents/{target.id}/role", json={"role": "admin"}, headers=admin.headers
+    )
     assert response.status_code == 200, response.text
     # The agent's existing session must now enrol a second factor before doing anything.
     assert_error(await signed_in.http.get("/api/v1/admin/audit"), 401)
@@ -200,14 +207,19 @@ async def test_the_last_admin_cannot_be_demoted(
     assert_error(await client.get("/api/v1/admin/jobs", headers=second.headers), 403)
     assert_error(await client.put(url, json={"role": "agent"}, headers=admin.headers), 409)
     async with db.sessionmaker() as session:
-        roles = {email: role for email, role in await session.execute(select(Agent.email, Agent.role))}
+        roles = dict(await session.execute(select(Agent.email, Agent.role)))
         refused = await session.scalar(
-            select(AuditEvent).where(AuditEvent.action == "agent.role_changed", AuditEvent.target_id == str(admin.id))
+            select(AuditEvent).where(
+                AuditEvent.action == "agent.role_changed", AuditEvent.target_id == str(admin.id)
+            )
         )
     assert roles == {"root@kefu.test": Role.ADMIN, "root2@kefu.test": Role.SUPERVISOR}
     assert refused is None
     assert_error(
-        await client.put(f"/api/v1/agents/{uuid.uuid4()}/role", json={"role": "agent"}, headers=admin.headers), 404
+        await client.put(
+            f"/api/v1/agents/{uuid.uuid4()}/role", json={"role": "agent"}, headers=admin.headers
+        ),
+        404,
     )
 
 
@@ -260,7 +272,9 @@ async def test_audit_query_validation(
     assert field in error["fields"]
 
 
-@pytest.mark.parametrize(("params", "field"), [({"status": "exploded"}, "status"), ({"limit": "501"}, "limit")])
+@pytest.mark.parametrize(
+    ("params", "field"), [({"status": "exploded"}, "status"), ({"limit": "501"}, "limit")]
+)
 async def test_jobs_query_validation(
     client: httpx.AsyncClient, db: Database, params: dict[str, str], field: str
 ) -> None:

@@ -9,13 +9,20 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from kefu.auth.models import ApiToken
-from kefu.conversations.models import Conversation
+from kefu.auth.models import ApiToken, LoginThrottle
 from kefu.auth.roles import Role, Scope
+from kefu.conversations.models import Conversation
 from kefu.core.clock import FrozenClock
 from tests.conftest import Database
 from tests.factories import PASSWORD, make_agent, open_conversation
-from tests.web.api.v1.conftest import BASE_URL, Browser, BrowserFactory, assert_error, count_rows, signed_in_admin
+from tests.web.api.v1.conftest import (
+    BASE_URL,
+    Browser,
+    BrowserFactory,
+    assert_error,
+    count_rows,
+    signed_in_admin,
+)
 
 URL = "/api/v1/auth/tokens"
 
@@ -62,7 +69,9 @@ async def test_token_is_created_after_reauthentication_and_shown_once(
     # The token works for reads but not for writes.
     conversation = await open_conversation(client, agent)
     reader = _bearer(plaintext)
-    assert (await client.get(f"/api/v1/conversations/{conversation['id']}", headers=reader)).status_code == 200
+    assert (
+        await client.get(f"/api/v1/conversations/{conversation['id']}", headers=reader)
+    ).status_code == 200
     write = await client.post(
         f"/api/v1/conversations/{conversation['id']}/messages", json={"body": "x"}, headers=reader
     )
@@ -97,8 +106,12 @@ async def test_token_creation_refuses_wrong_password_tokens_and_missing_csrf(
     before = await count_rows(db, ApiToken)
     body = {"name": "x", "scopes": ["conversations:read"], "current_password": PASSWORD}
 
+    # After a pause the request also refreshes the session's last_seen_at: the failure must still
+    # be counted in its own transaction without waiting on this request's write.
+    clock.advance(timedelta(minutes=5))
     wrong = await browser.post(URL, body | {"current_password": "not my password 1"})
     assert_error(wrong, 401)
+    assert await count_rows(db, LoginThrottle) == 1
     assert_error(await client.post(URL, json=body, headers=agent.headers), 403, "permission_denied")
     assert_error(await browser.http.post(URL, json=body, headers={"origin": BASE_URL}), 403)
     anonymous = await browsers()
@@ -138,7 +151,9 @@ async def test_revoked_and_expired_tokens_are_refused(
     other = await make_agent(db.sessionmaker, "wang@kefu.test")
     browser = await _signed_in(browsers, db)
     scopes = ["conversations:read", "conversations:write"]
-    revocable = (await browser.post(URL, {"name": "a", "scopes": scopes, "current_password": PASSWORD})).json()
+    revocable = (
+        await browser.post(URL, {"name": "a", "scopes": scopes, "current_password": PASSWORD})
+    ).json()
     expiring = (
         await browser.post(
             URL, {"name": "b", "scopes": scopes, "current_password": PASSWORD, "expires_in_days": 1}
@@ -194,6 +209,8 @@ async def test_admin_scope_token_limited_to_read_cannot_act_as_admin(
     client: httpx.AsyncClient, db: Database
 ) -> None:
     # An admin's token without the admin scope is a read/write token, nothing more.
-    admin = await make_agent(db.sessionmaker, "root@kefu.test", role=Role.ADMIN, scopes={Scope.CONVERSATIONS_READ})
+    admin = await make_agent(
+        db.sessionmaker, "root@kefu.test", role=Role.ADMIN, scopes={Scope.CONVERSATIONS_READ}
+    )
     assert_error(await client.get("/api/v1/admin/jobs", headers=admin.headers), 403)
     assert (await client.get("/api/v1/conversations", headers=admin.headers)).status_code == 200
