@@ -30,7 +30,13 @@ def configure_logging(settings: Settings, *, cache_loggers: bool = True) -> None
         settings.log_format == "auto" and settings.env == "production"
     )
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json_logs
+        else structlog.dev.ConsoleRenderer(
+            colors=False,
+            # Tracebacks without local variables: a hostile 2 MB field must not make logging a DoS.
+            exception_formatter=structlog.dev.plain_traceback,
+        )
     )
     level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
     structlog.configure(

@@ -14,13 +14,14 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.audit.actions import record_audit
 from kefu.auth.actors import Actor, AgentActor, CustomerActor
 from kefu.auth.customer_tokens import CUSTOMER_TOKEN_PREFIX, read_customer_token
 from kefu.auth.roles import Scope
 from kefu.auth.sessions import resolve_session
 from kefu.auth.tokens import resolve_api_token
 from kefu.core.errors import NotAuthenticated, PermissionDenied
-from kefu.db.uow import transaction
+from kefu.db.uow import independent_transaction, transaction
 from kefu.runtime import Runtime
 from kefu.settings import Settings
 
@@ -114,9 +115,12 @@ async def _actor_from_request(request: Request, session: AsyncSession, settings:
     return actor
 
 
-async def get_optional_actor(request: Request, session: DbSession, settings: SettingsDep) -> Actor | None:
-    """The caller if they proved who they are, else None (public routes)."""
-    return await _actor_from_request(request, session, settings)
+async def get_optional_writer(request: Request, session: DbSession, settings: SettingsDep) -> Actor | None:
+    """Public write routes: anonymous callers, customers, or agents whose token may write."""
+    actor = await _actor_from_request(request, session, settings)
+    if isinstance(actor, AgentActor) and not actor.has_scope(Scope.CONVERSATIONS_WRITE):
+        raise PermissionDenied(f"this token lacks the {Scope.CONVERSATIONS_WRITE.value} scope")
+    return actor
 
 
 async def get_actor(request: Request, session: DbSession, settings: SettingsDep) -> Actor:
@@ -125,6 +129,9 @@ async def get_actor(request: Request, session: DbSession, settings: SettingsDep)
     if actor is None:
         raise NotAuthenticated("sign in or send a bearer token")
     return actor
+
+
+AnyActorDep = Annotated[Actor, Depends(get_actor)]
 
 
 def require_agent(scope: Scope) -> Callable[..., Coroutine[Any, Any, AgentActor]]:
@@ -151,11 +158,21 @@ def require_actor(scope: Scope) -> Callable[..., Coroutine[Any, Any, Actor]]:
     return dependency
 
 
-async def require_admin(actor: Annotated[AgentActor, Depends(require_agent(Scope.ADMIN))]) -> AgentActor:
-    """Administrators only (role and, for tokens, the admin scope)."""
-    if not actor.is_admin:
-        raise PermissionDenied("this route is for administrators")
-    return actor
+async def require_admin(request: Request, session: DbSession, actor: AnyActorDep) -> AgentActor:
+    """Administrators only (role and, for tokens, the admin scope); refusals are audited."""
+    if isinstance(actor, AgentActor) and actor.is_admin and actor.has_scope(Scope.ADMIN):
+        return actor
+    # The request rolls back on the error, so the refusal is recorded in its own transaction.
+    async with independent_transaction(session) as own:
+        await record_audit(
+            own,
+            action="access.denied",
+            actor=actor,
+            target_type="route",
+            target_id=f"{request.method} {request.url.path}"[:100],
+            ip=client_ip(request),
+        )
+    raise PermissionDenied("this route is for administrators")
 
 
 async def require_customer(actor: Annotated[Actor, Depends(get_actor)]) -> CustomerActor:
@@ -165,10 +182,10 @@ async def require_customer(actor: Annotated[Actor, Depends(get_actor)]) -> Custo
     return actor
 
 
-AnyActor = Annotated[Actor, Depends(get_actor)]
+AnyActor = AnyActorDep
 Reader = Annotated[Actor, Depends(require_actor(Scope.CONVERSATIONS_READ))]
 Writer = Annotated[Actor, Depends(require_actor(Scope.CONVERSATIONS_WRITE))]
-OptionalActor = Annotated[Actor | None, Depends(get_optional_actor)]
+OptionalWriter = Annotated[Actor | None, Depends(get_optional_writer)]
 AgentReader = Annotated[AgentActor, Depends(require_agent(Scope.CONVERSATIONS_READ))]
 AgentWriter = Annotated[AgentActor, Depends(require_agent(Scope.CONVERSATIONS_WRITE))]
 Admin = Annotated[AgentActor, Depends(require_admin)]

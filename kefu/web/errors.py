@@ -53,17 +53,32 @@ async def _kefu_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.code, exc.message, exc.fields, headers)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+def _sent_json(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
         return error_response(400, "malformed_json", "the request body is not valid JSON")
+    body_refused = any(err["loc"] and err["loc"][0] == "body" for err in errors)
+    if body_refused and request.method in ("POST", "PUT", "PATCH") and not _sent_json(request):
+        # FastAPI leaves non-JSON bodies unparsed; say what is wrong instead of "not a dictionary".
+        return error_response(415, "unsupported_media_type", "send the body as application/json")
     fields = {_field_name(tuple(err["loc"])): str(err["msg"]) for err in errors}
     return error_response(422, "invalid_input", "the request is not valid", fields)
 
 
+# FastAPI's words for a JSON body its parser gave up on (absurd nesting, huge numbers).
+_BODY_PARSE_FAILED = "There was an error parsing the body"
+
+
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _BODY_PARSE_FAILED:
+        return error_response(400, "malformed_json", "the request body is not valid JSON")
     code = _HTTP_CODES.get(exc.status_code, "error")
     return error_response(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
 

@@ -26,7 +26,8 @@ def test_no_route_or_dependency_runs_in_the_thread_pool(tmp_path: object) -> Non
         if not isinstance(route, APIRoute):
             continue
         for call in _calls(route.dependant):
-            target = getattr(call, "__call__", call) if not inspect.isfunction(call) else call
+            # Class instances used as dependencies are judged by their __call__ method.
+            target = call if inspect.isfunction(call) else type(call).__call__
             if not (inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)):
                 blocking.append(f"{route.path}: {getattr(call, '__qualname__', call)}")
     assert blocking == []

@@ -245,10 +245,6 @@ async def test_other_spellings_of_real_ids_never_crash(api: httpx.AsyncClient, w
     assert not problems, _report(problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="conversations._gate parses ids with uuid.UUID(), whose int() reads fullwidth digits",
-)
 async def test_fullwidth_digits_do_not_spell_a_real_id(api: httpx.AsyncClient, world: World) -> None:
     problems: list[str] = []
     for op in world.ops:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated
 
@@ -32,31 +33,32 @@ from kefu.inboxes.models import ChannelKind
 from kefu.storage.uploads import store_upload
 from kefu.web.api.v1.bodies import multipart_openapi, read_body
 from kefu.web.api.v1.serializers import conversation_out, message_out
-from kefu.web.deps import AgentWriter, DbSession, OptionalActor, Reader, RuntimeDep, Writer
+from kefu.web.deps import AgentWriter, DbSession, OptionalWriter, Reader, RuntimeDep, Writer
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
+
+CANONICAL_UUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII | re.IGNORECASE
+)
 
 
 async def _gate(session: DbSession, actor: Actor, ident: str, *, for_update: bool = False) -> Conversation:
     if ident.upper().startswith("KF-"):
         return await access_conversation_by_reference(session, actor, ident)
-    try:
-        conversation_id = uuid.UUID(ident)
-    except ValueError:
-        raise InvalidInput(
-            "not a conversation id or KF- reference", fields={"conversation": ident[:50]}
-        ) from None
-    return await access_conversation_by_id(session, actor, conversation_id, for_update=for_update)
+    if not CANONICAL_UUID.fullmatch(ident):
+        # uuid.UUID() also takes braces, urn: prefixes and fullwidth digits: accept one spelling only.
+        raise InvalidInput("not a conversation id or KF- reference", fields={"conversation": ident[:50]})
+    return await access_conversation_by_id(session, actor, uuid.UUID(ident), for_update=for_update)
 
 
 @router.post(
     "",
     status_code=201,
     response_model=ConversationCreated,
-    openapi_extra=multipart_openapi("ConversationCreate"),
+    openapi_extra=multipart_openapi(ConversationCreate),
 )
 async def create_conversation(
-    request: Request, response: Response, session: DbSession, runtime: RuntimeDep, actor: OptionalActor
+    request: Request, response: Response, session: DbSession, runtime: RuntimeDep, actor: OptionalWriter
 ) -> ConversationCreated:
     """Open a conversation. Anyone (a request form), customers, agents and API clients may call it.
 
@@ -150,7 +152,7 @@ async def list_messages_route(
     "/{conversation}/messages",
     status_code=201,
     response_model=MessageOut,
-    openapi_extra=multipart_openapi("MessageCreate"),
+    openapi_extra=multipart_openapi(MessageCreate),
 )
 async def add_message(
     conversation: str,

@@ -207,7 +207,7 @@ async def test_the_last_admin_cannot_be_demoted(
     assert_error(await client.get("/api/v1/admin/jobs", headers=second.headers), 403)
     assert_error(await client.put(url, json={"role": "agent"}, headers=admin.headers), 409)
     async with db.sessionmaker() as session:
-        roles = dict(await session.execute(select(Agent.email, Agent.role)))
+        roles = dict((await session.execute(select(Agent.email, Agent.role))).all())
         refused = await session.scalar(
             select(AuditEvent).where(
                 AuditEvent.action == "agent.role_changed", AuditEvent.target_id == str(admin.id)

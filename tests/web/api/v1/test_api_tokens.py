@@ -6,7 +6,6 @@ import uuid
 from datetime import timedelta
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from kefu.auth.models import ApiToken, LoginThrottle
@@ -82,10 +81,6 @@ async def test_token_is_created_after_reauthentication_and_shown_once(
     assert_error(patch, 403)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: POST /api/v1/conversations takes OptionalActor, which never checks conversations:write",
-)
 async def test_read_only_token_cannot_open_conversations(client: httpx.AsyncClient, db: Database) -> None:
     agent = await make_agent(db.sessionmaker, "li@kefu.test", scopes={Scope.CONVERSATIONS_READ})
     before = await count_rows(db, Conversation)
