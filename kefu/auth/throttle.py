@@ -76,7 +76,7 @@ async def _charge(session: AsyncSession, rule: ThrottleRule, *, settings: Settin
     values = {"id": new_id(), "key": rule.key, "failures": 0, "window_started_at": now}
     # Insert-if-missing then lock the row, so concurrent failures are all counted on PostgreSQL
     # (SQLite serialises writers anyway).
-    await session.execute(insert_or_ignore(session, LoginThrottle, values))
+    await session.execute(insert_or_ignore(session, LoginThrottle), values)
     row = (
         await session.scalars(
             select(LoginThrottle)

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from kefu.audit.actions import record_audit
 from kefu.auth.actors import Actor, AgentActor
 from kefu.auth.login import check_reauth
 from kefu.auth.models import Agent, ApiToken
-from kefu.auth.roles import Scope, allowed_scopes
-from kefu.auth.service import build_actor, digest, get_agent, get_agent_by_email
+from kefu.auth.roles import Role, Scope, allowed_scopes
+from kefu.auth.service import digest, get_agent, get_agent_by_email
 from kefu.core.clock import utcnow
 from kefu.core.errors import InvalidInput, NotFound, PermissionDenied
 from kefu.core.ids import new_token
+from kefu.db.base import table_of
+from kefu.db.engine import write_gate
+from kefu.db.uow import after_commit
+from kefu.inboxes.models import TeamMember
 from kefu.settings import Settings
 
 TOKEN_PREFIX = "kefu_"  # noqa: S105 (a public marker, not a secret)
@@ -27,6 +32,25 @@ MAX_TOKEN_LENGTH = 256
 MAX_NAME_LENGTH = 100
 MAX_EXPIRY_DAYS = 3650
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+# Core statements on the tables (not the ORM classes): no identity map, no ORM compile step.
+_TOKENS, _AGENTS, _MEMBERS = table_of(ApiToken), table_of(Agent), table_of(TeamMember)
+_LOOKUP = (
+    select(
+        _TOKENS.c.id,
+        _TOKENS.c.agent_id,
+        _TOKENS.c.scopes,
+        _TOKENS.c.revoked_at,
+        _TOKENS.c.expires_at,
+        _TOKENS.c.last_used_at,
+        _AGENTS.c.role,
+        _AGENTS.c.is_active,
+    )
+    .join(_AGENTS, _AGENTS.c.id == _TOKENS.c.agent_id)
+    .where(_TOKENS.c.token_hash == bindparam("token_hash"))
+)
+_TOUCH = update(_TOKENS).where(_TOKENS.c.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
+_TEAMS = select(_MEMBERS.c.team_id).where(_MEMBERS.c.agent_id == bindparam("agent_id"))
 
 
 def _clean_name(name: str) -> str:
@@ -125,30 +149,39 @@ async def do_issue_api_token_as_operator(
     )
 
 
+async def _touch(bind: object, token_id: uuid.UUID, now: datetime) -> None:
+    assert isinstance(bind, AsyncEngine)
+    async with write_gate(bind), bind.begin() as conn:
+        await conn.execute(_TOUCH, {"token_id": token_id, "now": now})
+
+
 async def resolve_api_token(session: AsyncSession, token: str) -> AgentActor | None:
     """The actor of a live token (scopes cut to the token's and the role's), or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
         return None
-    # One round trip for the token and its agent: this runs on every API request.
-    found = (
-        await session.execute(
-            select(ApiToken, Agent)
-            .join(Agent, Agent.id == ApiToken.agent_id)
-            .where(ApiToken.token_hash == digest(token))
-        )
-    ).one_or_none()
+    # This runs on every API request: prepared statements, plain columns, no ORM identity map.
+    found = (await session.execute(_LOOKUP, {"token_hash": digest(token)})).one_or_none()
     now = utcnow()
     if found is None:
         return None
-    row, agent = found
-    if row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+    if found.revoked_at is not None or (found.expires_at is not None and found.expires_at <= now):
         return None
-    if not agent.is_active:
+    if not found.is_active:
         return None
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        row.last_used_at = now
-    scopes = frozenset(Scope(s) for s in row.scopes if s in Scope._value2member_map_)
-    return await build_actor(session, agent, scopes=scopes, via_token=True)
+    if found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION:
+        # After the request's own commit and in its own transaction: an early write would hold
+        # SQLite's write lock for the whole request (and block the audit of a refusal).
+        after_commit(session, partial(_touch, session.bind, found.id, now))
+    role = Role(found.role)
+    scopes = frozenset(Scope(s) for s in found.scopes if s in Scope._value2member_map_)
+    teams = await session.scalars(_TEAMS, {"agent_id": found.agent_id})
+    return AgentActor(
+        agent_id=found.agent_id,
+        role=role,
+        team_ids=frozenset(teams),
+        scopes=scopes & allowed_scopes(role),
+        via_token=True,
+    )
 
 
 async def list_api_tokens(session: AsyncSession, *, agent_id: uuid.UUID) -> Sequence[ApiToken]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.contacts.identities import normalise_identity
 from kefu.contacts.models import Contact, ContactIdentity, IdentityKind
 from kefu.core.clock import utcnow
 from kefu.core.ids import new_id
+from kefu.db.base import table_of
 from kefu.db.upsert import insert_or_ignore
 
 
@@ -23,10 +24,16 @@ async def get_contact_by_identity(session: AsyncSession, kind: IdentityKind, val
     )
 
 
+# Built once: hot paths reuse the compiled statement instead of rebuilding it per request.
+_OWNER = select(ContactIdentity.contact_id).where(
+    ContactIdentity.kind == bindparam("kind"), ContactIdentity.value == bindparam("value")
+)
+_INSERT_CONTACT = insert(table_of(Contact))
+
+
 async def _identity_owner(session: AsyncSession, kind: IdentityKind, value: str) -> uuid.UUID | None:
-    return await session.scalar(
-        select(ContactIdentity.contact_id).where(ContactIdentity.kind == kind, ContactIdentity.value == value)
-    )
+    owner: uuid.UUID | None = (await session.execute(_OWNER, {"kind": kind, "value": value})).scalar()
+    return owner
 
 
 async def do_add_identity(
@@ -34,10 +41,9 @@ async def do_add_identity(
 ) -> bool:
     """Attach an identity to the contact unless any contact holds it already; returns whether it was added."""
     value = normalise_identity(kind, value)
-    statement = insert_or_ignore(
-        session, ContactIdentity, {"id": new_id(), "contact_id": contact_id, "kind": kind, "value": value}
-    )
-    result = await session.execute(statement.returning(ContactIdentity.id))
+    statement = insert_or_ignore(session, ContactIdentity, returning=("id",))
+    row = {"id": new_id(), "contact_id": contact_id, "kind": kind, "value": value, "verified_at": None}
+    result = await session.execute(statement, row)
     return result.scalar_one_or_none() is not None
 
 
@@ -49,10 +55,18 @@ async def do_resolve_contact(
     existing = await _identity_owner(session, kind, value)
     if existing is not None:
         return existing, False
+    return await do_create_contact(session, kind, value, name=name, locale=locale)
+
+
+async def do_create_contact(
+    session: AsyncSession, kind: IdentityKind, value: str, *, name: str = "", locale: str = "en"
+) -> tuple[uuid.UUID, bool]:
+    """Create a contact for a normalised identity found free: (id, True), or the racer's (id, False)."""
     contact_id = new_id()
     now = utcnow()
     await session.execute(
-        insert(Contact).values(id=contact_id, name=name[:200], locale=locale, created_at=now, updated_at=now)
+        _INSERT_CONTACT,
+        {"id": contact_id, "name": name[:200], "locale": locale, "created_at": now, "updated_at": now},
     )
     if await do_add_identity(session, contact_id, kind, value):
         return contact_id, True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -14,6 +15,7 @@ _NUMERIC_ID = re.compile(r"^\d{1,32}$")
 _UID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
+@lru_cache(maxsize=4096)
 def normalise_email(value: str) -> str:
     """A syntactically valid, lower-cased address (IDN domains in ASCII); raises InvalidInput."""
     if "\r" in value or "\n" in value or len(value) > 320:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kefu.auth.actors import Actor, CustomerActor
-from kefu.contacts.actions import do_add_identity, do_resolve_contact
+from kefu.contacts.actions import do_add_identity, do_create_contact
 from kefu.contacts.identities import normalise_identity
 from kefu.contacts.models import ContactIdentity, IdentityKind
 from kefu.conversations import recipients
@@ -21,6 +21,7 @@ from kefu.conversations.timeline import NewMessage, append_message
 from kefu.core.clock import utcnow
 from kefu.core.errors import Conflict, InvalidInput, PermissionDenied
 from kefu.core.ids import new_id, new_reference
+from kefu.db.base import table_of
 from kefu.db.upsert import insert_or_ignore
 from kefu.events.emit import emit_on_commit
 from kefu.events.names import EventName
@@ -28,6 +29,12 @@ from kefu.events.types import Event
 from kefu.inboxes.models import ChannelKind, Team
 
 _REFERENCE_ATTEMPTS = 5
+# Built once: hot paths reuse compiled statements instead of rebuilding them per request.
+_IDENTITIES = table_of(ContactIdentity)
+_HOLDERS = select(_IDENTITIES.c.kind, _IDENTITIES.c.value, _IDENTITIES.c.contact_id).where(
+    _IDENTITIES.c.value.in_(bindparam("values", expanding=True))
+)
+_INSERT_TAGS = insert(table_of(ConversationTag))
 _VISITOR_CLIENT_ID_MIN = 20
 
 
@@ -51,17 +58,12 @@ async def resolve_customer(session: AsyncSession, customer: CustomerIn, locale: 
             "the customer needs an email, phone or exchange uid", fields={"customer": "required"}
         )
     # One query answers "who holds any of these handles" for the common case of a known customer.
-    rows = await session.execute(
-        select(ContactIdentity.kind, ContactIdentity.value, ContactIdentity.contact_id).where(
-            or_(
-                *(and_(ContactIdentity.kind == kind, ContactIdentity.value == value) for kind, value in given)
-            )
-        )
-    )
+    rows = await session.execute(_HOLDERS, {"values": [value for _, value in given]})
     held = {(str(kind), value): contact_id for kind, value, contact_id in rows}
     owner = next((held[(str(k), v)] for k, v in given if (str(k), v) in held), None)
     if owner is None:
-        owner, _created = await do_resolve_contact(session, *given[0], name=customer.name, locale=locale)
+        kind, value = given[0]
+        owner, _created = await do_create_contact(session, kind, value, name=customer.name, locale=locale)
         held[(str(given[0][0]), given[0][1])] = owner
     for kind, value in given:
         if (str(kind), value) not in held:
@@ -86,13 +88,16 @@ async def _existing_by_client_id(
 async def _insert_conversation(
     session: AsyncSession, values: dict[str, object], contact_id: uuid.UUID
 ) -> Conversation | None:
-    """Insert with a fresh random reference, retrying on the rare collision; None if client_id raced."""
+    """Insert with a fresh random reference, retrying on the rare collision; None if client_id raced.
+
+    The returned object is built from the inserted values (a Core insert skips the ORM's per-row
+    bookkeeping on this hot path); it is detached, complete, and needs no refresh.
+    """
+    statement = insert_or_ignore(session, Conversation, returning=("id",))
     for _attempt in range(_REFERENCE_ATTEMPTS):
         values["reference"] = new_reference()
-        statement = insert_or_ignore(session, Conversation, values).returning(Conversation)
-        conversation = await session.scalar(statement.execution_options(populate_existing=True))
-        if conversation is not None:
-            return conversation
+        if (await session.execute(statement, values)).scalar() is not None:
+            return Conversation(**values)
         client_id = values.get("client_id")
         if client_id and await _existing_by_client_id(session, contact_id, str(client_id)):
             return None
@@ -154,7 +159,7 @@ async def do_create_conversation(
     tags = sorted(set(data.tags))
     if tags:
         await session.execute(
-            insert(ConversationTag), [{"conversation_id": conversation.id, "tag": tag} for tag in tags]
+            _INSERT_TAGS, [{"conversation_id": conversation.id, "tag": tag} for tag in tags]
         )
     set_committed_value(
         conversation, "tag_rows", [ConversationTag(conversation_id=conversation.id, tag=t) for t in tags]

@@ -13,10 +13,13 @@ from kefu.conversations.models import Conversation, Message
 from kefu.conversations.states import AuthorKind, MessageKind
 from kefu.core.clock import utcnow
 from kefu.core.ids import new_id
+from kefu.db.base import table_of
 from kefu.events.emit import emit_on_commit
 from kefu.events.names import EventName
 from kefu.events.types import Event
 from kefu.inboxes.models import ChannelKind
+
+_INSERT_MESSAGE = insert(table_of(Message))
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ async def append_message(
     }
     # A Core insert skips the unit-of-work bookkeeping on this hot path; the returned object is
     # detached but complete (attachments known empty, so appending files never lazy-loads).
-    await session.execute(insert(Message).values(**values))
+    await session.execute(_INSERT_MESSAGE, values)
     message = Message(**values, attachments=[])
     emit_on_commit(
         session,

@@ -36,8 +36,10 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # No pre-ping: it costs a round trip per request. A connection that died (database restart) is
+    # invalidated by SQLAlchemy on the first error, and recycling bounds the age of idle ones.
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_recycle=1800
     )
 
 

@@ -25,15 +25,18 @@ def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
     session.info.setdefault(_HOOKS_KEY, []).append(hook)
 
 
-async def commit(session: AsyncSession) -> None:
-    """Commit, then run the registered hooks; a failing hook is logged, never undoes the commit."""
-    await session.commit()
-    hooks: list[AfterCommit] = session.info.pop(_HOOKS_KEY, [])
+async def _run_hooks(hooks: list[AfterCommit]) -> None:
     for hook in hooks:
         try:
             await hook()
         except Exception:
             log.exception("after_commit_hook_failed")
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit, then run the registered hooks; a failing hook is logged, never undoes the commit."""
+    await session.commit()
+    await _run_hooks(session.info.pop(_HOOKS_KEY, []))
 
 
 async def rollback(session: AsyncSession) -> None:
@@ -57,7 +60,10 @@ async def transaction(
         except BaseException:
             await rollback(session)
             raise
-        await commit(session)
+        await session.commit()
+        hooks: list[AfterCommit] = session.info.pop(_HOOKS_KEY, [])
+    # Outside the write gate: hooks may write themselves (e.g. a token's last-used time).
+    await _run_hooks(hooks)
 
 
 @asynccontextmanager

@@ -73,8 +73,8 @@ async def enqueue(
         "run_at": run_at or now,
         "created_at": now,
     }
-    statement = insert_or_ignore(session, OutboxJob, values, index_elements=[OutboxJob.dedupe_key])
-    inserted = (await session.execute(statement.returning(OutboxJob.id))).scalar_one_or_none() is not None
+    statement = insert_or_ignore(session, OutboxJob, index_elements=("dedupe_key",), returning=("id",))
+    inserted = (await session.execute(statement, values)).scalar_one_or_none() is not None
     if inserted:
         after_commit(session, poke_workers)
     return inserted

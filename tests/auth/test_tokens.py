@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.audit.service import list_audit_events
 from kefu.auth.actions import do_change_role
 from kefu.auth.actors import AgentActor, CustomerActor
-from kefu.auth.models import Agent
+from kefu.auth.models import Agent, ApiToken
 from kefu.auth.roles import Role, Scope
 from kefu.auth.tokens import (
     do_create_api_token,
@@ -78,7 +78,10 @@ async def test_token_is_shown_once_and_stored_hashed(
     assert actor.has_scope(Scope.CONVERSATIONS_READ)
     assert not actor.has_scope(Scope.CONVERSATIONS_WRITE)
     await commit(session)
-    assert row.last_used_at == clock.now()
+    async with db.sessionmaker() as fresh:
+        stored = await fresh.get(ApiToken, row.id)
+        assert stored is not None
+        assert stored.last_used_at == clock.now()
 
 
 async def test_only_admins_may_hold_the_admin_scope(
