@@ -144,7 +144,7 @@ def drop_databases(urls: list[str]) -> None:
 
 
 def bench_backend(
-    backend: str, seconds: int, levels: list[int]
+    backend: str, seconds: int, levels: list[int], workers: int
 ) -> list[tuple[str, int, dict[str, float], dict[str, float]]]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -188,7 +188,15 @@ def bench_backend(
             headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
             results: dict[str, dict[int, dict[str, float]]] = {"kefu": {}, "bare": {}}
             with process(
-                [str(BIN / "kefu"), "serve", "--port", str(kefu_port), "--no-worker"],
+                [
+                    str(BIN / "kefu"),
+                    "serve",
+                    "--port",
+                    str(kefu_port),
+                    "--no-worker",
+                    "--workers",
+                    str(workers),
+                ],
                 env,
                 f"http://127.0.0.1:{kefu_port}/healthz",
             ):
@@ -205,6 +213,8 @@ def bench_backend(
                     "--log-level",
                     "warning",
                     "--no-access-log",
+                    "--workers",
+                    str(workers),
                 ],
                 env,
                 f"http://127.0.0.1:{bare_port}/docs",
@@ -228,15 +238,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--levels", default="1,16,64")
+    parser.add_argument("--workers", type=int, default=1, help="server processes for both apps")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     print(
+        f"workers: {args.workers}\n\n"
         "| backend | concurrency | Kefu conv/s | p50 ms | p99 ms | errors "
         "| bare INSERT req/s | p50 ms | p99 ms | ratio |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for backend in args.backends.split(","):
-        for name, level, kefu, bare in bench_backend(backend, args.seconds, levels):
+        for name, level, kefu, bare in bench_backend(backend, args.seconds, levels, args.workers):
             print(
                 f"| {name} | {level} | {kefu['rps']:.0f} | {kefu['p50']:.1f} | {kefu['p99']:.1f} | "
                 f"{kefu['errors']:.0f} | {bare['rps']:.0f} | {bare['p50']:.1f} | {bare['p99']:.1f} | "

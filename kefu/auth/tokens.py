@@ -160,7 +160,7 @@ async def resolve_api_token(session: AsyncSession, token: str) -> AgentActor | N
     if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
         return None
     # This runs on every API request: prepared statements, plain columns, no ORM identity map.
-    found = (await session.execute(_LOOKUP, {"token_hash": digest(token)})).one_or_none()
+    found = (await (await session.connection()).execute(_LOOKUP, {"token_hash": digest(token)})).one_or_none()
     now = utcnow()
     if found is None:
         return None
@@ -174,7 +174,7 @@ async def resolve_api_token(session: AsyncSession, token: str) -> AgentActor | N
         after_commit(session, partial(_touch, session.bind, found.id, now))
     role = Role(found.role)
     scopes = frozenset(Scope(s) for s in found.scopes if s in Scope._value2member_map_)
-    teams = await session.scalars(_TEAMS, {"agent_id": found.agent_id})
+    teams = (await (await session.connection()).execute(_TEAMS, {"agent_id": found.agent_id})).scalars()
     return AgentActor(
         agent_id=found.agent_id,
         role=role,

@@ -32,7 +32,9 @@ _INSERT_CONTACT = insert(table_of(Contact))
 
 
 async def _identity_owner(session: AsyncSession, kind: IdentityKind, value: str) -> uuid.UUID | None:
-    owner: uuid.UUID | None = (await session.execute(_OWNER, {"kind": kind, "value": value})).scalar()
+    owner: uuid.UUID | None = (
+        await (await session.connection()).execute(_OWNER, {"kind": kind, "value": value})
+    ).scalar()
     return owner
 
 
@@ -43,7 +45,7 @@ async def do_add_identity(
     value = normalise_identity(kind, value)
     statement = insert_or_ignore(session, ContactIdentity, returning=("id",))
     row = {"id": new_id(), "contact_id": contact_id, "kind": kind, "value": value, "verified_at": None}
-    result = await session.execute(statement, row)
+    result = await (await session.connection()).execute(statement, row)
     return result.scalar_one_or_none() is not None
 
 

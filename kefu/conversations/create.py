@@ -58,7 +58,7 @@ async def resolve_customer(session: AsyncSession, customer: CustomerIn, locale: 
             "the customer needs an email, phone or exchange uid", fields={"customer": "required"}
         )
     # One query answers "who holds any of these handles" for the common case of a known customer.
-    rows = await session.execute(_HOLDERS, {"values": [value for _, value in given]})
+    rows = await (await session.connection()).execute(_HOLDERS, {"values": [value for _, value in given]})
     held = {(str(kind), value): contact_id for kind, value, contact_id in rows}
     owner = next((held[(str(k), v)] for k, v in given if (str(k), v) in held), None)
     if owner is None:
@@ -96,7 +96,7 @@ async def _insert_conversation(
     statement = insert_or_ignore(session, Conversation, returning=("id",))
     for _attempt in range(_REFERENCE_ATTEMPTS):
         values["reference"] = new_reference()
-        if (await session.execute(statement, values)).scalar() is not None:
+        if (await (await session.connection()).execute(statement, values)).scalar() is not None:
             return Conversation(**values)
         client_id = values.get("client_id")
         if client_id and await _existing_by_client_id(session, contact_id, str(client_id)):

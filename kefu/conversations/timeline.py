@@ -78,7 +78,7 @@ async def append_message(
     }
     # A Core insert skips the unit-of-work bookkeeping on this hot path; the returned object is
     # detached but complete (attachments known empty, so appending files never lazy-loads).
-    await session.execute(_INSERT_MESSAGE, values)
+    await (await session.connection()).execute(_INSERT_MESSAGE, values)
     message = Message(**values, attachments=[])
     emit_on_commit(
         session,
