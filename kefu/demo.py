@@ -149,8 +149,8 @@ async def do_load_demo(session: AsyncSession) -> bool:
                 locale="en" if subject.isascii() else "zh-CN",
             ),
             channel=ChannelKind.EMAIL,
+            route_to_team=teams[team_for.get(category, "general")].id,
         )
-        conversation.team_id = teams[team_for.get(category, "general")].id
         if category == Category.TRADING:
             await do_add_message(
                 session,

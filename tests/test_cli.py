@@ -119,3 +119,31 @@ def test_every_command_documents_its_options(env: dict[str, str]) -> None:
     serve = kefu(env, "serve", "--help").stdout
     for option in ("--host", "--port", "--worker"):
         assert option in serve
+
+
+def test_demo_content_respects_private_teams(env: dict[str, str]) -> None:
+    """The demo agent is not in the private security team, so that report is hidden from them."""
+    script = (
+        "import asyncio\n"
+        "from sqlalchemy import select\n"
+        "from kefu.settings import get_settings\n"
+        "from kefu.db.engine import create_engine, create_sessionmaker\n"
+        "from kefu.auth.models import Agent\n"
+        "from kefu.auth.service import build_actor\n"
+        "from kefu.conversations.service import ConversationFilters, list_conversations\n"
+        "async def main():\n"
+        "    engine = create_engine(get_settings().database_url)\n"
+        "    async with create_sessionmaker(engine)() as s:\n"
+        "        for email in ('agent@kefu.localhost', 'supervisor@kefu.localhost'):\n"
+        "            agent = await s.scalar(select(Agent).where(Agent.email == email))\n"
+        "            actor = await build_actor(s, agent)\n"
+        "            rows, _ = await list_conversations(s, actor, ConversationFilters(), limit=50, cursor=None)\n"
+        "            print(email, len(rows))\n"
+        "    await engine.dispose()\n"
+        "asyncio.run(main())\n"
+    )
+    kefu(env, "migrate")
+    kefu(env, "demo")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    counts = dict(line.split() for line in out.stdout.splitlines())
+    assert counts == {"agent@kefu.localhost": "3", "supervisor@kefu.localhost": "4"}

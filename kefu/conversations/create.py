@@ -111,11 +111,14 @@ async def do_create_conversation(
     *,
     channel: ChannelKind,
     inbox_id: uuid.UUID | None = None,
+    route_to_team: uuid.UUID | None = None,
 ) -> tuple[Conversation, bool, Message | None]:
     """Open a conversation with its first message; returns (conversation, created, first message).
 
     Customers open conversations for themselves; agents and API clients name the customer.
     A repeated `client_id` for the same customer returns the original conversation.
+    `route_to_team` is the team chosen by routing (an inbox's team) when the caller named none.
+    A new conversation comes back detached: change it through the actions, not by assignment.
     """
     if isinstance(actor, CustomerActor):
         if data.team_id is not None or data.tags:
@@ -126,7 +129,8 @@ async def do_create_conversation(
             raise InvalidInput("name the customer", fields={"customer": "required"})
         contact_id = await resolve_customer(session, data.customer, data.locale)
     form_fields = validate_form_fields(data.category, data.form_fields)
-    await check_team(session, data.team_id)
+    team_id = data.team_id or route_to_team
+    await check_team(session, team_id)
     if data.client_id:
         existing = await _existing_by_client_id(session, contact_id, data.client_id)
         if existing is not None:
@@ -144,7 +148,7 @@ async def do_create_conversation(
         "category": data.category,
         "form_fields": form_fields,
         "locale": data.locale,
-        "team_id": data.team_id,
+        "team_id": team_id,
         "client_id": data.client_id,
         "last_seq": 1,
         "last_activity_at": now,
