@@ -95,20 +95,7 @@ async def jobs(
     rows = await list_jobs(session, status=status, limit=limit)
     return JobsOut(
         counts={s.value: n for s, n in counts.items()},
-        items=[
-            JobOut(
-                id=j.id,
-                name=j.name,
-                status=j.status,
-                attempts=j.attempts,
-                max_attempts=j.max_attempts,
-                run_at=j.run_at,
-                last_error=j.last_error,
-                created_at=j.created_at,
-                finished_at=j.finished_at,
-            )
-            for j in rows
-        ],
+        items=[JobOut.model_validate(j, from_attributes=True) for j in rows],
     )
 
 
@@ -117,17 +104,7 @@ async def retry_job(job_id: uuid.UUID, actor: Admin, session: DbSession) -> JobO
     """Admins put a dead job back in the queue with a fresh set of attempts."""
     del actor
     j = await do_retry_dead_job(session, job_id)
-    return JobOut(
-        id=j.id,
-        name=j.name,
-        status=j.status,
-        attempts=j.attempts,
-        max_attempts=j.max_attempts,
-        run_at=j.run_at,
-        last_error=j.last_error,
-        created_at=j.created_at,
-        finished_at=j.finished_at,
-    )
+    return JobOut.model_validate(j, from_attributes=True)
 
 
 @router.get("/admin/audit", response_model=list[AuditEventOut])

@@ -30,8 +30,9 @@ from kefu.conversations.states import Category, Status
 from kefu.conversations.timeline import NewMessage
 from kefu.core.errors import InvalidInput
 from kefu.inboxes.models import ChannelKind
-from kefu.storage.uploads import store_upload
-from kefu.web.api.v1.bodies import multipart_openapi, read_body
+from kefu.runtime import Runtime
+from kefu.storage.uploads import StoredFile, store_upload
+from kefu.web.api.v1.bodies import Upload, multipart_openapi, read_body
 from kefu.web.api.v1.serializers import conversation_out, message_out
 from kefu.web.deps import AgentWriter, DbSession, OptionalWriter, Reader, RuntimeDep, Writer
 
@@ -40,6 +41,21 @@ router = APIRouter(prefix="/conversations", tags=["conversations"])
 CANONICAL_UUID = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII | re.IGNORECASE
 )
+
+
+async def _store(runtime: Runtime, uploads: list[Upload]) -> list[StoredFile]:
+    """Sniff, re-encode and store each upload (content-addressed, so a retry stores nothing twice)."""
+    limits = runtime.settings
+    return [
+        await store_upload(
+            runtime.blobs,
+            u.data,
+            u.filename,
+            max_bytes=limits.upload_max_bytes,
+            max_pixels=limits.image_max_pixels,
+        )
+        for u in uploads
+    ]
 
 
 async def _gate(session: DbSession, actor: Actor, ident: str, *, for_update: bool = False) -> Conversation:
@@ -67,16 +83,7 @@ async def create_conversation(
     """
     settings = runtime.settings
     data, uploads = await read_body(request, ConversationCreate, max_file_bytes=settings.upload_max_bytes)
-    files = [
-        await store_upload(
-            runtime.blobs,
-            u.data,
-            u.filename,
-            max_bytes=settings.upload_max_bytes,
-            max_pixels=settings.image_max_pixels,
-        )
-        for u in uploads
-    ]
+    files = await _store(runtime, uploads)
     token: str | None = None
     if actor is None:
         conversation, created, first = await do_open_as_visitor(session, data, channel=ChannelKind.WEB)
@@ -168,16 +175,7 @@ async def add_message(
     if not data.body.strip() and not uploads:
         raise InvalidInput("a message needs text or a file", fields={"body": "required"})
     row = await _gate(session, actor, conversation, for_update=True)
-    files = [
-        await store_upload(
-            runtime.blobs,
-            u.data,
-            u.filename,
-            max_bytes=settings.upload_max_bytes,
-            max_pixels=settings.image_max_pixels,
-        )
-        for u in uploads
-    ]
+    files = await _store(runtime, uploads)
     channel = ChannelKind.WEB if isinstance(actor, CustomerActor) else ChannelKind.API
     message, created = await do_add_message(
         session,
