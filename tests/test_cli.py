@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -148,3 +150,53 @@ def test_demo_content_respects_private_teams(env: dict[str, str]) -> None:
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     counts = dict(line.split() for line in out.stdout.splitlines())
     assert counts == {"agent@kefu.localhost": "3", "supervisor@kefu.localhost": "4"}
+
+
+def test_standalone_worker_claims_jobs_and_stops_on_sigterm(env: dict[str, str]) -> None:
+    """`kefu worker` runs the outbox: a job nobody handles is claimed and marked dead with the reason."""
+    enqueue = (
+        "import asyncio\n"
+        "from kefu.settings import get_settings\n"
+        "from kefu.db.engine import create_engine, create_sessionmaker\n"
+        "from kefu.db.uow import transaction\n"
+        "from kefu.jobs.enqueue import enqueue\n"
+        "async def main():\n"
+        "    engine = create_engine(get_settings().database_url)\n"
+        "    async with transaction(create_sessionmaker(engine)) as s:\n"
+        "        await enqueue(s, 'nobody.handles_this', {'n': 1}, dedupe_key='cli-test')\n"
+        "    await engine.dispose()\n"
+        "asyncio.run(main())\n"
+    )
+    status = (
+        "import asyncio\n"
+        "from sqlalchemy import select\n"
+        "from kefu.settings import get_settings\n"
+        "from kefu.db.engine import create_engine, create_sessionmaker\n"
+        "from kefu.jobs.models import OutboxJob\n"
+        "async def main():\n"
+        "    engine = create_engine(get_settings().database_url)\n"
+        "    async with create_sessionmaker(engine)() as s:\n"
+        "        job = await s.scalar(select(OutboxJob))\n"
+        "        print(job.status, job.last_error)\n"
+        "    await engine.dispose()\n"
+        "asyncio.run(main())\n"
+    )
+    kefu(env, "migrate")
+    subprocess.run([sys.executable, "-c", enqueue], env=env, check=True, timeout=60)
+    worker = subprocess.Popen(
+        [KEFU, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        seen = ""
+        for _ in range(60):
+            seen = subprocess.run(
+                [sys.executable, "-c", status], env=env, capture_output=True, text=True, check=True
+            ).stdout
+            if seen.startswith("dead"):
+                break
+            time.sleep(0.5)
+        assert seen.startswith("dead"), seen
+        assert "nobody.handles_this" in seen
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=20) == 0
