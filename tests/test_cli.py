@@ -183,9 +183,7 @@ def test_standalone_worker_claims_jobs_and_stops_on_sigterm(env: dict[str, str])
     )
     kefu(env, "migrate")
     subprocess.run([sys.executable, "-c", enqueue], env=env, check=True, timeout=60)
-    worker = subprocess.Popen(
-        [KEFU, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    worker = subprocess.Popen([KEFU, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         seen = ""
         for _ in range(60):

@@ -21,7 +21,7 @@ from kefu.conversations.timeline import NewMessage, append_message
 from kefu.core.clock import utcnow
 from kefu.core.errors import Conflict, InvalidInput, PermissionDenied
 from kefu.core.ids import new_id, new_reference
-from kefu.db.base import table_of
+from kefu.db.base import adopt, table_of
 from kefu.db.upsert import insert_or_ignore
 from kefu.events.emit import emit_on_commit
 from kefu.events.names import EventName
@@ -90,14 +90,14 @@ async def _insert_conversation(
 ) -> Conversation | None:
     """Insert with a fresh random reference, retrying on the rare collision; None if client_id raced.
 
-    The returned object is built from the inserted values (a Core insert skips the ORM's per-row
-    bookkeeping on this hot path); it is detached, complete, and needs no refresh.
+    A Core insert skips the ORM's per-row bookkeeping on this hot path; the object built from the
+    inserted values then joins the session as persistent, so later changes to it are saved.
     """
     statement = insert_or_ignore(session, Conversation, returning=("id",))
     for _attempt in range(_REFERENCE_ATTEMPTS):
         values["reference"] = new_reference()
         if (await (await session.connection()).execute(statement, values)).scalar() is not None:
-            return Conversation(**values)
+            return adopt(session, Conversation(**values))
         client_id = values.get("client_id")
         if client_id and await _existing_by_client_id(session, contact_id, str(client_id)):
             return None
@@ -118,7 +118,6 @@ async def do_create_conversation(
     Customers open conversations for themselves; agents and API clients name the customer.
     A repeated `client_id` for the same customer returns the original conversation.
     `route_to_team` is the team chosen by routing (an inbox's team) when the caller named none.
-    A new conversation comes back detached: change it through the actions, not by assignment.
     """
     if isinstance(actor, CustomerActor):
         if data.team_id is not None or data.tags:
@@ -149,6 +148,10 @@ async def do_create_conversation(
         "form_fields": form_fields,
         "locale": data.locale,
         "team_id": team_id,
+        "assignee_id": None,
+        "first_response_at": None,
+        "solved_at": None,
+        "closed_at": None,
         "client_id": data.client_id,
         "last_seq": 1,
         "last_activity_at": now,

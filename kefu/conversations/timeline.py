@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kefu.auth.actors import Actor, AgentActor, CustomerActor
 from kefu.conversations import recipients
@@ -13,7 +14,7 @@ from kefu.conversations.models import Conversation, Message
 from kefu.conversations.states import AuthorKind, MessageKind
 from kefu.core.clock import utcnow
 from kefu.core.ids import new_id
-from kefu.db.base import table_of
+from kefu.db.base import adopt, table_of
 from kefu.events.emit import emit_on_commit
 from kefu.events.names import EventName
 from kefu.events.types import Event
@@ -41,8 +42,10 @@ async def _next_seq(session: AsyncSession, conversation: Conversation) -> int:
         .execution_options(synchronize_session=False)
     )
     assert seq is not None
-    conversation.last_seq = seq
-    conversation.last_activity_at = now
+    # The UPDATE already stored these: record them as loaded, not as changes to flush again.
+    set_committed_value(conversation, "last_seq", seq)
+    set_committed_value(conversation, "last_activity_at", now)
+    set_committed_value(conversation, "updated_at", now)
     return seq
 
 
@@ -79,7 +82,8 @@ async def append_message(
     # A Core insert skips the unit-of-work bookkeeping on this hot path; the returned object is
     # detached but complete (attachments known empty, so appending files never lazy-loads).
     await (await session.connection()).execute(_INSERT_MESSAGE, values)
-    message = Message(**values, attachments=[])
+    message = adopt(session, Message(**values))
+    set_committed_value(message, "attachments", [])
     emit_on_commit(
         session,
         Event(

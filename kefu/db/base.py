@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, MetaData, Table, TypeDecorator, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase, Mapped, make_transient_to_detached, mapped_column
 
 from kefu.core.clock import utcnow
 from kefu.core.ids import new_id
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
+T = TypeVar("T")
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -71,3 +74,14 @@ def table_of(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
+
+
+def adopt(session: AsyncSession, instance: T) -> T:
+    """Make an object whose row was just written with a Core INSERT persistent in `session`.
+
+    Every column must be set on `instance` (an unset one would be lazy-loaded, which async code
+    cannot do); later changes to the object are flushed as UPDATEs like any loaded row.
+    """
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
