@@ -83,3 +83,25 @@ async def test_openapi_documents_every_route(client: httpx.AsyncClient) -> None:
     assert "/api/v1/attachments/{attachment_id}" in paths
     content = paths["/api/v1/conversations/{conversation}/messages"]["post"]["requestBody"]["content"]
     assert set(content) == {"application/json", "multipart/form-data"}
+
+
+async def test_readiness_checks_redis_when_configured(
+    client: httpx.AsyncClient, runtime: Runtime, redis_url: str
+) -> None:
+    from kefu.pubsub.redis import RedisPubSub
+
+    memory = runtime.pubsub
+    runtime.settings = runtime.settings.model_copy(update={"redis_url": redis_url})
+    runtime.pubsub = RedisPubSub(redis_url)
+    try:
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+        await runtime.pubsub.close()
+        runtime.pubsub = RedisPubSub("redis://127.0.0.1:1/0")
+        down = await client.get("/readyz")
+        assert down.status_code == 503
+        assert down.json()["checks"]["redis"] == "unavailable"
+    finally:
+        await runtime.pubsub.close()
+        runtime.pubsub = memory
