@@ -216,7 +216,7 @@ async def check_login(
 
 async def do_verify_second_factor(
     session: AsyncSession, *, session_token: str, code: str, settings: Settings
-) -> AgentSession:
+) -> tuple[AgentSession, str]:
     """Accept a TOTP code for a signed-in session and mark it verified; failures count as sign-in failures.
 
     Precondition: `session` holds no uncommitted writes. On success the caller commits.
@@ -247,14 +247,20 @@ async def do_verify_second_factor(
         # Lost a race with a concurrent request using the same code: a replay. Not counted, since
         # this session now holds a write and a second writer would wait for it on SQLite.
         raise NotAuthenticated(INVALID_CODE)
-    row.mfa_verified = True
+    # Privilege goes up: the half-signed-in session ends and a new id carries the full one, so a
+    # session id seen before the second factor is worth nothing after it.
+    row.revoked_at = utcnow()
+    full, token = await create_session(
+        session, agent, ip=row.ip, user_agent=row.user_agent, settings=settings
+    )
+    full.mfa_verified = True
     await throttle.clear_failures(session, throttle.account_key(agent.email))
     await record_audit(
         session,
         action="auth.second_factor_verified",
-        actor=await build_actor(session, agent, session_id=row.id),
+        actor=await build_actor(session, agent, session_id=full.id),
         target_type="agent",
         target_id=str(agent.id),
         ip=row.ip,
     )
-    return row
+    return full, token

@@ -132,10 +132,15 @@ async def test_second_factor_login_flow_and_replay(
     assert await resolve_session(session, token, settings=settings) is None
 
     code = code_for(enrollment.secret, at=clock.now())
-    verified = await do_verify_second_factor(session, session_token=token, code=code, settings=settings)
+    verified, full_token = await do_verify_second_factor(
+        session, session_token=token, code=code, settings=settings
+    )
     await commit(session)
     assert verified.mfa_verified
-    assert await resolve_session(session, token, settings=settings) is not None
+    # The session id rotates with the privilege: the half-signed-in token is dead, the new one works.
+    assert full_token != token
+    assert await resolve_session(session, token, settings=settings) is None
+    assert await resolve_session(session, full_token, settings=settings) is not None
 
     # The same code, within its window, on another fresh session: refused.
     again = await check_login(

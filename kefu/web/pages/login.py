@@ -109,14 +109,19 @@ async def second_factor_submit(page: PageDep, session: DbSession) -> Response:
     if not code or len(code) > MAX_CODE_LENGTH:
         return again(422, page.t.gettext("Enter the 6-digit code from your authenticator app."))
     try:
-        await do_verify_second_factor(session, session_token=browser.token, code=code, settings=page.settings)
+        _row, token = await do_verify_second_factor(
+            session, session_token=browser.token, code=code, settings=page.settings
+        )
     except RateLimited as exc:
         await rollback(session)
         return again(429, page.wait_message(exc.retry_after), {"retry-after": str(exc.retry_after)})
     except NotAuthenticated:
         await rollback(session)
         return again(401, page.t.gettext("That code is not valid or has expired."))
-    return page.redirect(destination(SessionState.ACTIVE, next_url))
+    # The session id changes with the privilege: the half-signed-in one was revoked.
+    response = page.redirect(destination(SessionState.ACTIVE, next_url))
+    set_session_cookies(response, page.settings, token)
+    return response
 
 
 @router.post("/logout")

@@ -142,11 +142,17 @@ async def current_session(browser: Browser) -> SessionOut:
 
 @router.post("/second-factor", response_model=SessionOut)
 async def verify_second_factor(
-    body: CodeIn, browser: Browser, session: DbSession, settings: SettingsDep
+    body: CodeIn, response: Response, browser: Browser, session: DbSession, settings: SettingsDep
 ) -> SessionOut:
-    """A half-signed-in session proves its TOTP code (failures count towards the lockout)."""
-    await do_verify_second_factor(session, session_token=browser.token, code=body.code, settings=settings)
-    return SessionOut(state=SessionState.ACTIVE.value, agent=agent_out(browser.agent))
+    """A half-signed-in session proves its TOTP code (failures count towards the lockout).
+
+    The session id changes here: the half-signed-in one is revoked and new cookies are set.
+    """
+    _row, token = await do_verify_second_factor(
+        session, session_token=browser.token, code=body.code, settings=settings
+    )
+    csrf = set_session_cookies(response, settings, token)
+    return SessionOut(state=SessionState.ACTIVE.value, agent=agent_out(browser.agent), csrf_token=csrf)
 
 
 @router.post("/second-factor/enrollment", response_model=EnrollmentOut)
