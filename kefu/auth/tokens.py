@@ -45,12 +45,14 @@ _LOOKUP = (
         _TOKENS.c.last_used_at,
         _AGENTS.c.role,
         _AGENTS.c.is_active,
+        _MEMBERS.c.team_id,
     )
     .join(_AGENTS, _AGENTS.c.id == _TOKENS.c.agent_id)
+    # One row per team membership (or one with a NULL team): the actor in a single round trip.
+    .outerjoin(_MEMBERS, _MEMBERS.c.agent_id == _TOKENS.c.agent_id)
     .where(_TOKENS.c.token_hash == bindparam("token_hash"))
 )
 _TOUCH = update(_TOKENS).where(_TOKENS.c.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
-_TEAMS = select(_MEMBERS.c.team_id).where(_MEMBERS.c.agent_id == bindparam("agent_id"))
 
 
 def _clean_name(name: str) -> str:
@@ -160,10 +162,11 @@ async def resolve_api_token(session: AsyncSession, token: str) -> AgentActor | N
     if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
         return None
     # This runs on every API request: prepared statements, plain columns, no ORM identity map.
-    found = (await (await session.connection()).execute(_LOOKUP, {"token_hash": digest(token)})).one_or_none()
-    now = utcnow()
-    if found is None:
+    rows = (await (await session.connection()).execute(_LOOKUP, {"token_hash": digest(token)})).all()
+    if not rows:
         return None
+    found = rows[0]
+    now = utcnow()
     if found.revoked_at is not None or (found.expires_at is not None and found.expires_at <= now):
         return None
     if not found.is_active:
@@ -174,11 +177,10 @@ async def resolve_api_token(session: AsyncSession, token: str) -> AgentActor | N
         after_commit(session, partial(_touch, session.bind, found.id, now))
     role = Role(found.role)
     scopes = frozenset(Scope(s) for s in found.scopes if s in Scope._value2member_map_)
-    teams = (await (await session.connection()).execute(_TEAMS, {"agent_id": found.agent_id})).scalars()
     return AgentActor(
         agent_id=found.agent_id,
         role=role,
-        team_ids=frozenset(teams),
+        team_ids=frozenset(row.team_id for row in rows if row.team_id is not None),
         scopes=scopes & allowed_scopes(role),
         via_token=True,
     )
