@@ -14,16 +14,6 @@ from kefu.core.ids import new_id
 from kefu.db.base import table_of
 from kefu.db.upsert import insert_or_ignore
 
-
-async def get_contact_by_identity(session: AsyncSession, kind: IdentityKind, value: str) -> Contact | None:
-    """The contact owning an already-normalised identity, if any."""
-    return await session.scalar(
-        select(Contact)
-        .join(ContactIdentity)
-        .where(ContactIdentity.kind == kind, ContactIdentity.value == value)
-    )
-
-
 # Built once: hot paths reuse the compiled statement instead of rebuilding it per request.
 _OWNER = select(ContactIdentity.contact_id).where(
     ContactIdentity.kind == bindparam("kind"), ContactIdentity.value == bindparam("value")

@@ -131,7 +131,7 @@ async def get_actor(request: Request, session: DbSession, settings: SettingsDep)
     return actor
 
 
-AnyActorDep = Annotated[Actor, Depends(get_actor)]
+AnyActor = Annotated[Actor, Depends(get_actor)]
 
 
 def require_agent(scope: Scope) -> Callable[..., Coroutine[Any, Any, AgentActor]]:
@@ -158,7 +158,7 @@ def require_actor(scope: Scope) -> Callable[..., Coroutine[Any, Any, Actor]]:
     return dependency
 
 
-async def require_admin(request: Request, session: DbSession, actor: AnyActorDep) -> AgentActor:
+async def require_admin(request: Request, session: DbSession, actor: AnyActor) -> AgentActor:
     """Administrators only (role and, for tokens, the admin scope); refusals are audited."""
     if isinstance(actor, AgentActor) and actor.is_admin and actor.has_scope(Scope.ADMIN):
         return actor
@@ -182,7 +182,6 @@ async def require_customer(actor: Annotated[Actor, Depends(get_actor)]) -> Custo
     return actor
 
 
-AnyActor = AnyActorDep
 Reader = Annotated[Actor, Depends(require_actor(Scope.CONVERSATIONS_READ))]
 Writer = Annotated[Actor, Depends(require_actor(Scope.CONVERSATIONS_WRITE))]
 OptionalWriter = Annotated[Actor | None, Depends(get_optional_writer)]

@@ -33,7 +33,7 @@ from kefu.inboxes.models import ChannelKind
 from kefu.runtime import Runtime
 from kefu.storage.uploads import StoredFile, store_upload
 from kefu.web.api.v1.bodies import Upload, multipart_openapi, read_body
-from kefu.web.api.v1.serializers import conversation_out, message_out
+from kefu.web.api.v1.serializers import conversation_created, conversation_out, message_out
 from kefu.web.deps import AgentWriter, DbSession, OptionalWriter, Reader, RuntimeDep, Writer
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -94,7 +94,7 @@ async def create_conversation(
     if created and files and first is not None:
         await do_attach_files(session, conversation, first, files, sensitive=False)
     response.status_code = 201 if created else 200
-    return ConversationCreated(**conversation_out(conversation).model_dump(), customer_token=token)
+    return conversation_created(conversation, token)
 
 
 @router.get("", response_model=ConversationPage)

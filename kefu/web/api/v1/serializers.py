@@ -5,30 +5,19 @@ from __future__ import annotations
 from kefu.auth.actors import Actor
 from kefu.conversations.access import can_see_internal
 from kefu.conversations.models import Conversation, Message
-from kefu.conversations.schemas import AttachmentOut, ConversationOut, MessageOut
+from kefu.conversations.schemas import AttachmentOut, ConversationCreated, ConversationOut, MessageOut
 
 
 def conversation_out(conversation: Conversation) -> ConversationOut:
-    """A conversation as the API shows it."""
-    return ConversationOut(
-        id=conversation.id,
-        reference=conversation.reference,
-        subject=conversation.subject,
-        status=conversation.status,
-        priority=conversation.priority,
-        category=conversation.category,
-        channel=conversation.channel,
-        form_fields=conversation.form_fields,
-        locale=conversation.locale,
-        contact_id=conversation.contact_id,
-        assignee_id=conversation.assignee_id,
-        team_id=conversation.team_id,
-        tags=conversation.tags,
-        last_seq=conversation.last_seq,
-        created_at=conversation.created_at,
-        updated_at=conversation.updated_at,
-        last_activity_at=conversation.last_activity_at,
-    )
+    """A conversation as the API shows it (every field is a column or property of the row)."""
+    return ConversationOut.model_validate(conversation, from_attributes=True)
+
+
+def conversation_created(conversation: Conversation, customer_token: str | None) -> ConversationCreated:
+    """A newly opened conversation, with the follow-up token an anonymous caller needs."""
+    created = ConversationCreated.model_validate(conversation, from_attributes=True)
+    created.customer_token = customer_token
+    return created
 
 
 def message_out(message: Message, actor: Actor) -> MessageOut:
