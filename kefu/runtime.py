@@ -12,10 +12,12 @@ from kefu.db.engine import create_engine, create_sessionmaker
 from kefu.events.bus import EventBus, install_bus
 from kefu.integrations.exchange.factory import create_exchange
 from kefu.integrations.exchange.port import ExchangePort
+from kefu.jobs.periodic import Scheduler
 from kefu.jobs.registry import HandlerRegistry
 from kefu.jobs.worker import Worker
 from kefu.pubsub.base import PubSub
 from kefu.pubsub.factory import create_pubsub
+from kefu.registry import load_job_modules
 from kefu.settings import Settings
 from kefu.storage.base import BlobStore
 from kefu.storage.factory import create_blob_store
@@ -23,9 +25,10 @@ from kefu.storage.s3 import S3BlobStore
 
 
 def build_job_handlers(runtime: Runtime) -> HandlerRegistry:
-    """Every outbox job this process can run; domain packages add theirs here as they grow."""
-    del runtime  # the first handlers (email, channel sends, webhooks) arrive with their channels
-    return HandlerRegistry()
+    """Every outbox job this process can run (each domain lists its own in its `jobs` module)."""
+    del runtime
+    handlers, _periodic = load_job_modules()
+    return HandlerRegistry(handlers)
 
 
 @dataclass
@@ -54,6 +57,9 @@ class Runtime:
             poll_interval=self.settings.worker_poll_seconds,
         )
         self._tasks.append(asyncio.create_task(worker.run(self._stop), name="kefu-worker"))
+        _handlers, periodic = load_job_modules()
+        scheduler = Scheduler(self.sessionmaker, periodic)
+        self._tasks.append(asyncio.create_task(scheduler.run(self._stop), name="kefu-scheduler"))
 
     def request_stop(self) -> None:
         """Ask background loops to finish (signal handlers call this)."""

@@ -17,6 +17,7 @@ from kefu.conversations import recipients
 from kefu.conversations.create import check_team
 from kefu.conversations.forms import FORMS, validate_form_fields
 from kefu.conversations.models import Conversation, ConversationTag, Message
+from kefu.conversations.pipeline import ConversationChange, run_pipeline
 from kefu.conversations.schemas import ConversationUpdate
 from kefu.conversations.states import AuthorKind, Category, MessageKind, Status, can_transition
 from kefu.conversations.timeline import NewMessage, append_message
@@ -75,6 +76,8 @@ async def do_add_message(
             raise
         return raced, False
 
+    status_before = Status(conversation.status)
+    routing_before = recipients.routing_snapshot(conversation)
     if is_customer and conversation.status in (Status.PENDING, Status.SOLVED, Status.ON_HOLD):
         await _set_status(session, actor, conversation, Status.OPEN, channel=channel)
     elif not is_customer and new.kind == MessageKind.REPLY:
@@ -85,6 +88,19 @@ async def do_add_message(
             await _set_status(session, actor, conversation, target, channel=channel)
     elif set_status is not None:
         await _set_status(session, actor, conversation, set_status, channel=channel)
+    changed = {"message"}
+    previous: dict[str, object] = {}
+    if conversation.status != status_before:
+        changed.add("status")
+        previous["status"] = status_before
+    await run_pipeline(
+        session,
+        ConversationChange(
+            conversation, actor, changed=frozenset(changed), previous=previous, message=message
+        ),
+    )
+    if recipients.routing_snapshot(conversation) != routing_before:
+        notify_conversation_updated(session, conversation)
     return message, True
 
 
@@ -136,22 +152,28 @@ def _str(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-async def do_update_conversation(
-    session: AsyncSession, actor: AgentActor, conversation: Conversation, changes: ConversationUpdate
-) -> Conversation:
-    """Apply an agent's changes; each one is recorded in the timeline as an event message."""
+async def apply_conversation_update(
+    session: AsyncSession, actor: Actor | None, conversation: Conversation, changes: ConversationUpdate
+) -> dict[str, object]:
+    """Apply `changes` (actor None: the system), record each in the timeline; returns the old values.
+
+    No pipeline run and no event: for processors, which run inside `do_update_conversation` & co.
+    """
     channel = ChannelKind(conversation.channel)
-    if changes.status is not None:
+    previous: dict[str, object] = {}
+    if changes.status is not None and changes.status != conversation.status:
+        previous["status"] = conversation.status
         await _set_status(session, actor, conversation, changes.status, channel=channel)
     simple = {"priority": changes.priority, "category": changes.category}
     for field, value in simple.items():
         if value is not None and value != getattr(conversation, field):
             before = getattr(conversation, field)
+            previous[field] = before
             setattr(conversation, field, value)
             await _record_change(
                 session, actor, conversation, field, _str(before), value.value, channel=channel
             )
-    if changes.category is not None:
+    if "category" in previous:
         # Fields of the old category may not fit the new one: keep only what validates.
         conversation.form_fields = _refit_form(conversation)
     if changes.unassign or (
@@ -162,6 +184,7 @@ async def do_update_conversation(
         new_assignee = None if changes.unassign else changes.assignee_id
         if new_assignee != conversation.assignee_id:
             before_id = conversation.assignee_id
+            previous["assignee"] = before_id
             conversation.assignee_id = new_assignee
             await _record_change(
                 session, actor, conversation, "assignee", _str(before_id), _str(new_assignee), channel=channel
@@ -169,6 +192,7 @@ async def do_update_conversation(
     if changes.team_id is not None and changes.team_id != conversation.team_id:
         await check_team(session, changes.team_id)
         before_team = conversation.team_id
+        previous["team"] = before_team
         conversation.team_id = changes.team_id
         await _record_change(
             session, actor, conversation, "team", _str(before_team), _str(changes.team_id), channel=channel
@@ -176,22 +200,44 @@ async def do_update_conversation(
     if changes.tags is not None:
         wanted = sorted(set(changes.tags))
         if wanted != conversation.tags:
-            before_tags = ",".join(conversation.tags)
+            before_tags = list(conversation.tags)
+            previous["tags"] = before_tags
             conversation.tag_rows = [ConversationTag(tag=tag) for tag in wanted]
             await _record_change(
-                session, actor, conversation, "tags", before_tags, ",".join(wanted), channel=channel
+                session, actor, conversation, "tags", ",".join(before_tags), ",".join(wanted), channel=channel
             )
+    if previous:
+        conversation.updated_at = utcnow()
+        await session.flush()
+    return previous
+
+
+async def do_update_conversation(
+    session: AsyncSession, actor: AgentActor, conversation: Conversation, changes: ConversationUpdate
+) -> Conversation:
+    """Apply an agent's changes; each one is recorded in the timeline as an event message."""
+    previous = await apply_conversation_update(session, actor, conversation, changes)
+    if previous:
+        await run_pipeline(
+            session,
+            ConversationChange(conversation, actor, changed=frozenset(previous), previous=previous),
+        )
     conversation.updated_at = utcnow()
     await session.flush()
+    notify_conversation_updated(session, conversation)
+    return conversation
+
+
+def notify_conversation_updated(session: AsyncSession, conversation: Conversation) -> None:
+    """Tell staff watching the conversation or its lists, after commit."""
     emit_on_commit(
         session,
         Event(
             name=EventName.CONVERSATION_UPDATED,
             topics=recipients.conversation_topics(conversation),
-            payload={"conversation_id": str(conversation.id), "status": str(conversation.status)},
+            payload=recipients.conversation_payload(conversation),
         ),
     )
-    return conversation
 
 
 def _refit_form(conversation: Conversation) -> dict[str, object]:

@@ -15,6 +15,7 @@ from kefu.contacts.models import ContactIdentity, IdentityKind
 from kefu.conversations import recipients
 from kefu.conversations.forms import validate_form_fields
 from kefu.conversations.models import Conversation, ConversationTag, Message
+from kefu.conversations.pipeline import ConversationChange, run_pipeline
 from kefu.conversations.schemas import ConversationCreate, CustomerIn
 from kefu.conversations.states import AuthorKind, Priority, Status
 from kefu.conversations.timeline import NewMessage, append_message
@@ -175,12 +176,13 @@ async def do_create_conversation(
     first = await append_message(
         session, conversation, actor, NewMessage(body=data.body), author=author, channel=channel, first=True
     )
+    await run_pipeline(session, ConversationChange(conversation, actor, created=True, message=first))
     emit_on_commit(
         session,
         Event(
             name=EventName.CONVERSATION_CREATED,
             topics=recipients.conversation_topics(conversation),
-            payload={"conversation_id": str(conversation.id), "reference": conversation.reference},
+            payload=recipients.conversation_payload(conversation),
         ),
     )
     return conversation, True, first

@@ -28,9 +28,14 @@ def inbox_topics(conversation: Conversation) -> tuple[str, ...]:
     return tuple(topics)
 
 
+def staff_message_topics(conversation: Conversation) -> tuple[str, ...]:
+    """Staff topics for a new message (the customer gets a separate, smaller event for replies)."""
+    return (staff_topic(conversation.id), *inbox_topics(conversation))
+
+
 def message_topics(conversation: Conversation, message: Message) -> tuple[str, ...]:
-    """Topics for a new message: staff always, the customer only for replies."""
-    topics = [staff_topic(conversation.id), *inbox_topics(conversation)]
+    """Every topic that hears of a new message: staff always, the customer only for replies."""
+    topics = list(staff_message_topics(conversation))
     if message.kind == MessageKind.REPLY:
         topics.append(customer_topic(conversation.id))
     return tuple(topics)
@@ -39,3 +44,26 @@ def message_topics(conversation: Conversation, message: Message) -> tuple[str, .
 def conversation_topics(conversation: Conversation) -> tuple[str, ...]:
     """Topics for a created/updated conversation (staff only: status changes are internal events)."""
     return (staff_topic(conversation.id), *inbox_topics(conversation))
+
+
+def routing_snapshot(conversation: Conversation) -> tuple[object, ...]:
+    """The fields that decide which lists show a conversation; a change means lists must refresh."""
+    return (
+        conversation.status,
+        conversation.priority,
+        conversation.category,
+        conversation.team_id,
+        conversation.assignee_id,
+    )
+
+
+def conversation_payload(conversation: Conversation) -> dict[str, object]:
+    """What staff clients need to place a conversation event (and gateways to filter it by access)."""
+    return {
+        "conversation_id": str(conversation.id),
+        "reference": conversation.reference,
+        "status": str(conversation.status),
+        "priority": str(conversation.priority),
+        "team_id": None if conversation.team_id is None else str(conversation.team_id),
+        "assignee_id": None if conversation.assignee_id is None else str(conversation.assignee_id),
+    }

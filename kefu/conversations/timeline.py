@@ -84,17 +84,23 @@ async def append_message(
     await (await session.connection()).execute(_INSERT_MESSAGE, values)
     message = adopt(session, Message(**values))
     set_committed_value(message, "attachments", [])
+    facts = {"message_id": str(message.id), "seq": seq, "kind": MessageKind(new.kind).value}
     emit_on_commit(
         session,
         Event(
             name=EventName.MESSAGE_CREATED,
-            topics=recipients.message_topics(conversation, message),
-            payload={
-                "conversation_id": str(conversation.id),
-                "message_id": str(message.id),
-                "seq": seq,
-                "kind": MessageKind(new.kind).value,
-            },
+            topics=recipients.staff_message_topics(conversation),
+            payload={**recipients.conversation_payload(conversation), **facts},
         ),
     )
+    if new.kind == MessageKind.REPLY:
+        # The customer's copy names only the conversation: team and assignee are internal.
+        emit_on_commit(
+            session,
+            Event(
+                name=EventName.MESSAGE_CREATED,
+                topics=(recipients.customer_topic(conversation.id),),
+                payload={"conversation_id": str(conversation.id), **facts},
+            ),
+        )
     return message

@@ -1,0 +1,11 @@
+"""Placeholder replaced by the SLA work (see kefu.conversations.pipeline)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.conversations.pipeline import ConversationChange
+
+
+async def process_change(session: AsyncSession, change: ConversationChange) -> None:
+    """Update SLA deadlines for `change` (not yet)."""
