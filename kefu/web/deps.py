@@ -175,6 +175,15 @@ async def require_admin(request: Request, session: DbSession, actor: AnyActor) -
     raise PermissionDenied("this route is for administrators")
 
 
+async def require_supervisor(
+    actor: Annotated[AgentActor, Depends(require_agent(Scope.CONVERSATIONS_WRITE))],
+) -> AgentActor:
+    """Supervisors and administrators (who manage macros, triggers, routing, SLA and schedules)."""
+    if not actor.is_supervisor_or_admin:
+        raise PermissionDenied("this route is for supervisors")
+    return actor
+
+
 async def require_customer(actor: Annotated[Actor, Depends(get_actor)]) -> CustomerActor:
     """Customers only (their own data, through their customer token)."""
     if not isinstance(actor, CustomerActor):
@@ -188,4 +197,5 @@ OptionalWriter = Annotated[Actor | None, Depends(get_optional_writer)]
 AgentReader = Annotated[AgentActor, Depends(require_agent(Scope.CONVERSATIONS_READ))]
 AgentWriter = Annotated[AgentActor, Depends(require_agent(Scope.CONVERSATIONS_WRITE))]
 Admin = Annotated[AgentActor, Depends(require_admin)]
+Supervisor = Annotated[AgentActor, Depends(require_supervisor)]
 Customer = Annotated[CustomerActor, Depends(require_customer)]
