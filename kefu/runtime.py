@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kefu.db.engine import create_engine, create_sessionmaker
 from kefu.events.bus import EventBus, install_bus
+from kefu.events.log import EventLog, MemoryEventLog, RedisEventLog
 from kefu.integrations.exchange.factory import create_exchange
 from kefu.integrations.exchange.port import ExchangePort
 from kefu.jobs.periodic import Scheduler
@@ -78,6 +79,8 @@ class Runtime:
         await self.exchange.aclose()
         await self.blobs.close()
         await self.pubsub.close()
+        if isinstance(self.bus.log, RedisEventLog):
+            await self.bus.log.close()
         await self.engine.dispose()
 
 
@@ -85,7 +88,8 @@ def build_runtime(settings: Settings) -> Runtime:
     """Create engines and clients from settings; installs the process-wide event bus."""
     engine = create_engine(settings.database_url)
     pubsub = create_pubsub(settings)
-    bus = EventBus(pubsub)
+    log: EventLog = RedisEventLog(settings.redis_url) if settings.redis_url else MemoryEventLog(pubsub)
+    bus = EventBus(pubsub, log=log)
     install_bus(bus)
     return Runtime(
         settings=settings,

@@ -29,10 +29,13 @@ class Event(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
     id: str = Field(default_factory=_new_event_id, min_length=1, max_length=64)
     occurred_at: AwareDatetime = Field(default_factory=utcnow)
+    # Set by the event log when published (see kefu.events.log); None for ephemeral events.
+    position: str | None = Field(default=None, max_length=45)
 
     def to_json(self) -> bytes:
         """The wire form (UTF-8 JSON)."""
-        return self.model_dump_json().encode()
+        # Without a position: the log splices it in as the first member when it numbers the event.
+        return self.model_dump_json(exclude={"position"} if self.position is None else None).encode()
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Event:
