@@ -138,7 +138,9 @@ class RedisEventLog:
         # Conservative: behind the oldest entry after some were trimmed may mean a gap.
         if wanted > last or (trimmed and wanted < first):
             return None
-        entries = await self._redis.xrange(self._key, min=f"({after}", max="+", count=limit)
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = await self._redis.xrange(  # type: ignore[assignment]
+            self._key, min=f"({after}", max="+", count=limit
+        )
         return [with_position(fields[b"e"], _decode(ident)) for ident, fields in entries]
 
     async def head(self) -> str:
