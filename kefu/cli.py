@@ -98,6 +98,8 @@ def serve(
         forwarded_allow_ips=forwarded_allow_ips,
         log_config=None,
         access_log=False,
+        # The maintained websockets implementation (the default one is deprecated upstream).
+        ws="websockets-sansio",
     )
 
 

@@ -1,0 +1,1 @@
+"""Automation for the agent console: triggers, auto-close, macros, saved views and reply checks."""

@@ -57,6 +57,24 @@ async def access_conversation_by_reference(
     return conversation
 
 
+async def list_private_team_ids(session: AsyncSession) -> frozenset[uuid.UUID]:
+    """Ids of private teams (whose conversations only members, assignees and supervisors see)."""
+    return frozenset(await session.scalars(select(Team.id).where(Team.is_private.is_(True))))
+
+
+def can_see_conversation_facts(
+    actor: AgentActor,
+    *,
+    team_id: uuid.UUID | None,
+    assignee_id: uuid.UUID | None,
+    private_team_ids: frozenset[uuid.UUID],
+) -> bool:
+    """`visible_conversations` for an agent, in memory: filters realtime events without a query."""
+    if actor.is_supervisor_or_admin or team_id is None or team_id not in private_team_ids:
+        return True
+    return team_id in actor.team_ids or assignee_id == actor.agent_id
+
+
 def can_see_internal(actor: Actor) -> bool:
     """Internal notes and events are for staff only."""
     return isinstance(actor, AgentActor)

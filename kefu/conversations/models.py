@@ -6,21 +6,46 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, bindparam, column, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kefu.conversations.states import AuthorKind, Category, MessageKind, Priority, Status
 from kefu.core.clock import utcnow
-from kefu.db.base import Base, IdMixin, TimestampMixin
+from kefu.db.base import Base, IdMixin, JSONType, TimestampMixin
 from kefu.inboxes.models import ChannelKind
 
 
 class Conversation(IdMixin, TimestampMixin, Base):
     __tablename__ = "conversations"
     __table_args__ = (
+        # The console's views (kefu.workspace.views): each filters on status and pages by activity.
         Index("ix_conversations_status_activity", "status", "last_activity_at"),
-        Index("ix_conversations_assignee_status", "assignee_id", "status"),
-        Index("ix_conversations_team_status", "team_id", "status"),
+        Index("ix_conversations_assignee_status", "assignee_id", "status", "last_activity_at"),
+        Index("ix_conversations_team_status", "team_id", "status", "last_activity_at"),
+        # Not-yet-solved conversations are a small, hot slice: "all open" pages walk this backwards.
+        Index(
+            "ix_conversations_open_activity",
+            "last_activity_at",
+            "id",
+            postgresql_where=column("status").in_(["new", "open", "pending", "on_hold"]),
+            sqlite_where=column("status").in_(["new", "open", "pending", "on_hold"]),
+        ),
+        # Search by the order id / tx hash a customer gave (kefu.workspace.search builds the same
+        # expressions; the key is rendered literally so both SQLite and PostgreSQL match the index).
+        Index(
+            "ix_conversations_form_order_id",
+            column("form_fields", JSONType)[
+                bindparam(None, "order_id", type_=JSON.JSONStrIndexType(), literal_execute=True)
+            ].as_string(),
+        ),
+        Index(
+            "ix_conversations_form_tx_hash",
+            func.lower(
+                column("form_fields", JSONType)[
+                    bindparam(None, "tx_hash", type_=JSON.JSONStrIndexType(), literal_execute=True)
+                ].as_string()
+            ),
+        ),
         UniqueConstraint("contact_id", "client_id"),
     )
 

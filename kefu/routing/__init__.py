@@ -1,0 +1,1 @@
+"""Agent presence, capacity-aware assignment of conversations to agents, and transfers."""

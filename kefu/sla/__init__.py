@@ -1,0 +1,1 @@
+"""SLA policies and each conversation's deadlines, counted in business time."""

@@ -1,11 +1,172 @@
-"""Placeholder replaced by the SLA work (see kefu.conversations.pipeline)."""
+"""The SLA processor of the conversation pipeline: keeps each conversation's clocks in step.
+
+It reconciles with the conversation's final state rather than trusting `change.changed` alone,
+because processors that ran before it (triggers, routing) may have changed priority, team or
+status without a change record of their own.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.conversations.models import Conversation
 from kefu.conversations.pipeline import ConversationChange
+from kefu.conversations.states import AuthorKind, MessageKind, Status
+from kefu.core.clock import utcnow
+from kefu.schedules.calendar import BusinessCalendar
+from kefu.schedules.service import get_calendar_for_team
+from kefu.sla import deadlines
+from kefu.sla.models import ClockState, ConversationSla, SlaPolicy
+from kefu.sla.schemas import SlaPolicyIn
+
+_FINISHED = (Status.SOLVED, Status.CLOSED)
+
+
+def basis_of(conversation: Conversation) -> str:
+    """What a policy is picked for: a difference means the policy must be picked again."""
+    team = "" if conversation.team_id is None else str(conversation.team_id)
+    return f"{conversation.priority}|{conversation.category}|{team}|{conversation.channel}"
+
+
+async def list_active_policies(session: AsyncSession) -> list[SlaPolicy]:
+    """Active policies in the order they are tried."""
+    rows = await session.scalars(
+        select(SlaPolicy)
+        .where(SlaPolicy.is_active.is_(True))
+        .order_by(SlaPolicy.position, SlaPolicy.created_at)
+    )
+    return list(rows.all())
+
+
+async def pick_policy_for(session: AsyncSession, conversation: Conversation) -> SlaPolicy | None:
+    """The policy that applies to `conversation` now (None: no targets)."""
+    return deadlines.pick_policy(
+        await list_active_policies(session),
+        priority=str(conversation.priority),
+        category=str(conversation.category),
+        channel=str(conversation.channel),
+    )
+
+
+async def do_repick_policy(
+    session: AsyncSession, row: ConversationSla, conversation: Conversation, calendar: BusinessCalendar
+) -> None:
+    """Pick the policy again and recompute the live deadlines from the conversation's start."""
+    policy = await pick_policy_for(session, conversation)
+    row.policy_id = None if policy is None else policy.id
+    row.basis = basis_of(conversation)
+    deadlines.apply_targets(
+        row,
+        calendar,
+        deadlines.policy_targets(policy),
+        responded=conversation.first_response_at is not None,
+        finished=conversation.status in _FINISHED,
+    )
+
+
+def new_row(conversation: Conversation) -> ConversationSla:
+    """An empty SLA row (every column set, so the clock functions can read it before a flush)."""
+    return ConversationSla(
+        conversation_id=conversation.id,
+        started_at=conversation.created_at,
+        basis="",
+        targets={},
+        paused_seconds=0,
+        next_response_met=0,
+        next_response_missed=0,
+        first_response_breached=False,
+        next_response_breached=False,
+        resolution_breached=False,
+        overdue=False,
+    )
 
 
 async def process_change(session: AsyncSession, change: ConversationChange) -> None:
-    """Update SLA deadlines for `change` (not yet)."""
+    """Update the SLA clocks of `change.conversation` (inside the caller's transaction)."""
+    conversation = change.conversation
+    now = utcnow()
+    loaded: list[BusinessCalendar] = []
+
+    async def calendar() -> BusinessCalendar:
+        if not loaded:
+            loaded.append(await get_calendar_for_team(session, conversation.team_id))
+        return loaded[0]
+
+    row = await session.get(ConversationSla, conversation.id)
+    if row is None:
+        row = new_row(conversation)
+        session.add(row)
+    if row.basis != basis_of(conversation):
+        await do_repick_policy(session, row, conversation, await calendar())
+    await _follow_status(row, conversation, now, calendar, before_message=True)
+    message = change.message
+    if message is not None and not change.created and message.kind == MessageKind.REPLY:
+        if message.author_kind == AuthorKind.AGENT:
+            deadlines.achieve_response(row, message.created_at)
+        elif message.author_kind == AuthorKind.CUSTOMER and conversation.first_response_at is not None:
+            deadlines.start_next_response(row, await calendar(), message.created_at)
+    await _follow_status(row, conversation, now, calendar, before_message=False)
+    deadlines.refresh(row)
+    await session.flush()
+
+
+async def _follow_status(
+    row: ConversationSla,
+    conversation: Conversation,
+    now: datetime,
+    calendar: Callable[[], Awaitable[BusinessCalendar]],
+    *,
+    before_message: bool,
+) -> None:
+    """Resume/reopen before the message is counted; pause/stop after it (a reply may set pending)."""
+    status = Status(conversation.status)
+    if before_message:
+        if status in _FINISHED:
+            return
+        if row.resolution_state == ClockState.ACHIEVED and row.resolution_at is not None:
+            deadlines.reopen(row, await calendar(), now)
+        if status != Status.PENDING and row.paused_at is not None:
+            deadlines.resume(row, await calendar(), now)
+        return
+    if status in _FINISHED:
+        deadlines.stop(row, await calendar(), now)
+    elif status == Status.PENDING:
+        deadlines.pause(row, now)
+
+
+def _apply_policy(policy: SlaPolicy, data: SlaPolicyIn) -> None:
+    policy.name = data.name
+    policy.position = data.position
+    policy.is_active = data.is_active
+    policy.priorities = [str(p) for p in data.priorities]
+    policy.categories = [str(c) for c in data.categories]
+    policy.channels = [str(c) for c in data.channels]
+    policy.first_response_minutes = data.first_response_minutes
+    policy.next_response_minutes = data.next_response_minutes
+    policy.resolution_minutes = data.resolution_minutes
+
+
+async def do_create_policy(session: AsyncSession, data: SlaPolicyIn) -> SlaPolicy:
+    """A new policy; it applies to conversations created or re-picked from now on."""
+    policy = SlaPolicy()
+    _apply_policy(policy, data)
+    session.add(policy)
+    await session.flush()
+    return policy
+
+
+async def do_update_policy(session: AsyncSession, policy: SlaPolicy, data: SlaPolicyIn) -> SlaPolicy:
+    """Replace every field of `policy` (running conversations keep their targets until re-picked)."""
+    _apply_policy(policy, data)
+    await session.flush()
+    return policy
+
+
+async def do_delete_policy(session: AsyncSession, policy: SlaPolicy) -> None:
+    """Delete `policy`; conversations that used it keep their deadlines (policy_id becomes NULL)."""
+    await session.delete(policy)
+    await session.flush()

@@ -12,6 +12,8 @@ from kefu.runtime import Runtime, build_runtime
 from kefu.settings import Settings, get_settings
 from kefu.web.api.v1 import router as api_v1
 from kefu.web.api.v1.health import router as health_router
+from kefu.web.console import install_console_errors
+from kefu.web.console import router as console_router
 from kefu.web.errors import install_error_handlers
 from kefu.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from kefu.web.pages import install_page_errors
@@ -60,6 +62,8 @@ def create_app(
     app.include_router(api_v1, prefix="/api/v1")
     install_page_errors(app)
     app.include_router(pages_router)
+    install_console_errors(app)
+    app.include_router(console_router)
     app.mount(STATIC_PREFIX, static_files(), name="static")
     max_body = settings.upload_max_bytes * 10 + _BODY_OVERHEAD
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body)

@@ -38,8 +38,7 @@ from kefu.web.deps import (
 from kefu.web.pages.forms import CSRF_FIELD, PageError, PageErrorReason, read_form, safe_next, with_next
 from kefu.web.templating import render_template
 
-# The agent console will take this over once it exists.
-DEFAULT_AFTER_SIGN_IN: Final = "/account"
+DEFAULT_AFTER_SIGN_IN: Final = "/console"
 LOGIN_PATH: Final = "/login"
 SECOND_FACTOR_PATH: Final = "/login/second-factor"
 ENROLL_PATH: Final = "/login/enroll"

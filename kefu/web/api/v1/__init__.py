@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kefu.web.api.v1 import admin, attachments, auth, conversations, customers
+from kefu.web.api.v1 import admin, attachments, auth, automation, conversations, customers, routing, schedules, sla
 
 router = APIRouter()
 router.include_router(conversations.router)
@@ -12,3 +12,7 @@ router.include_router(attachments.router)
 router.include_router(auth.router)
 router.include_router(admin.router)
 router.include_router(customers.router)
+router.include_router(routing.router)
+router.include_router(automation.router)
+router.include_router(schedules.router)
+router.include_router(sla.router)

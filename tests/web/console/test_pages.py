@@ -1,0 +1,128 @@
+"""The console's pages: who may open them, what they show, and that hostile content stays text."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from kefu.core.clock import FrozenClock
+from kefu.runtime import Runtime
+from tests.factories import make_agent, make_team, open_conversation
+from tests.web.console.conftest import assert_console_page, sign_in
+
+HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)>"\'&'
+
+
+async def test_signed_out_browsers_are_sent_to_sign_in(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    for path in ["/console", "/console/conversations/KF-00000000", "/console?view=unassigned"]:
+        response = await client.get(path)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login?next=")
+    fragment = await client.get("/console?fragment=list", headers={"hx-request": "true"})
+    assert fragment.status_code == 204
+    assert fragment.headers["hx-redirect"].startswith("/login")
+
+
+async def test_sign_in_lands_on_the_console(client: httpx.AsyncClient, runtime: Runtime, clock: FrozenClock) -> None:
+    await make_agent(runtime.sessionmaker, "li@example.com")
+    signed_in = await sign_in(client, "li@example.com")
+    assert signed_in.headers["location"] == "/console"
+
+
+async def test_inbox_lists_views_counts_and_conversations(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FrozenClock
+) -> None:
+    li = await make_agent(runtime.sessionmaker, "li@example.com")
+    created = await open_conversation(client, li, subject="Withdrawal stuck")
+    await sign_in(client, "li@example.com")
+    page = await client.get("/console?view=unassigned")
+    assert page.status_code == 200
+    assert_console_page(page)
+    assert created["reference"] in page.text
+    assert "Withdrawal stuck" in page.text
+    assert re.search(r'data-count="unassigned">1<', page.text)
+    listed = await client.get("/console?view=unassigned&fragment=list")
+    assert listed.text.lstrip().startswith('<section id="list"')
+    counts = await client.get("/console?view=unassigned&fragment=counts")
+    assert counts.text.lstrip().startswith('<nav id="views"')
+
+
+async def test_outsiders_never_see_private_team_conversations(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FrozenClock
+) -> None:
+    vault = await make_team(runtime.sessionmaker, "Vault", private=True)
+    insider = await make_agent(runtime.sessionmaker, "in@example.com", teams=(vault,))
+    await make_agent(runtime.sessionmaker, "out@example.com")
+    secret = await open_conversation(client, insider, subject="Secret matter", team_id=str(vault))
+    await sign_in(client, "out@example.com")
+    for view in ["all_open", "unassigned", "my_teams"]:
+        page = await client.get(f"/console?view={view}")
+        assert secret["reference"] not in page.text
+    searched = await client.get("/console", params={"q": str(secret["reference"])})
+    assert secret["reference"] not in searched.text
+    opened = await client.get(f"/console/conversations/{secret['reference']}")
+    assert opened.status_code == 404
+    assert "Secret matter" not in opened.text
+
+
+async def test_conversation_page_shows_timeline_form_and_exchange_facts(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FrozenClock
+) -> None:
+    from kefu.integrations.exchange.demo_data import ALICE
+
+    li = await make_agent(runtime.sessionmaker, "li@example.com")
+    order_id = next(iter(ALICE.orders)).order_id if hasattr(ALICE, "orders") else None
+    fields: dict[str, Any] = {"category": "trading", "form_fields": {"order_id": order_id}} if order_id else {}
+    created = await open_conversation(
+        client,
+        li,
+        subject="Order failed",
+        customer={"exchange_uid": ALICE.uid, "email": "alice@example.com"},
+        **fields,
+    )
+    await sign_in(client, "li@example.com")
+    page = await client.get(f"/console/conversations/{created['reference']}")
+    assert page.status_code == 200, page.text
+    assert_console_page(page)
+    assert "My deposit is missing" in page.text  # the first message
+    assert ALICE.uid in page.text  # the customer panel's identities and account
+    if order_id:
+        assert order_id in page.text
+    timeline = await client.get(f"/console/conversations/{created['reference']}?fragment=timeline")
+    assert timeline.text.lstrip().startswith('<ol id="timeline"')
+
+
+async def test_hostile_content_is_shown_as_text(client: httpx.AsyncClient, runtime: Runtime, clock: FrozenClock) -> None:
+    li = await make_agent(runtime.sessionmaker, "li@example.com")
+    created = await open_conversation(client, li, subject=HOSTILE, body=HOSTILE, customer={"email": "x@example.com", "name": HOSTILE})
+    await sign_in(client, "li@example.com")
+    for url in [f"/console/conversations/{created['reference']}", "/console?view=unassigned", "/console?q=%3Cscript"]:
+        page = await client.get(url)
+        assert page.status_code == 200
+        assert "<script>alert(1)" not in page.text
+        assert "onerror=alert" not in page.text.replace("onerror=alert(2)&gt;", "")
+        assert_console_page(page)
+
+
+async def test_hostile_query_strings_never_break_the_inbox(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FrozenClock
+) -> None:
+    await make_agent(runtime.sessionmaker, "li@example.com")
+    await sign_in(client, "li@example.com")
+    for query in [
+        "view=%00",
+        "view=by_channel&channel=pigeon",
+        "view=by_category",
+        "cursor=not-a-cursor",
+        "q=%25%5F%5C",
+        "q=" + "x" * 201,
+        "q=%00",
+        "fragment=../../etc",
+    ]:
+        page = await client.get(f"/console?{query}")
+        assert page.status_code in (200, 422), (query, page.status_code)
+    for reference in ["KF-" + "9" * 40, "%00", "..%2F..%2Fetc"]:
+        missing = await client.get(f"/console/conversations/{reference}")
+        assert missing.status_code == 404
