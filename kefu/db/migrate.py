@@ -37,3 +37,16 @@ async def upgrade_async(database_url: str, revision: str = "head") -> None:
 async def downgrade_async(database_url: str, revision: str) -> None:
     """`downgrade` from inside an event loop."""
     await asyncio.to_thread(downgrade, database_url, revision)
+
+
+# Indexes on expressions (JSON form fields): autogenerate can neither reflect nor compare them on
+# every dialect, so migrations write them by hand and comparisons leave them out.
+EXPRESSION_INDEXES = frozenset({"ix_conversations_form_order_id", "ix_conversations_form_tx_hash"})
+
+
+def include_object(
+    item: object, name: str | None, type_: str, reflected: bool, compare_to: object | None
+) -> bool:
+    """Alembic's autogenerate filter: everything except the hand-written expression indexes."""
+    del item, reflected, compare_to
+    return not (type_ == "index" and name in EXPRESSION_INDEXES)

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.db.base import Base, IdMixin, TimestampMixin
@@ -55,6 +55,15 @@ class ConversationSla(Base):
     """
 
     __tablename__ = "conversation_sla"
+    # Overdue rows are few; the partial index keeps "needs attention" from scanning the table.
+    __table_args__ = (
+        Index(
+            "ix_conversation_sla_overdue",
+            "conversation_id",
+            postgresql_where=text("overdue"),
+            sqlite_where=text("overdue"),
+        ),
+    )
 
     conversation_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True

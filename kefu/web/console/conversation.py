@@ -43,7 +43,9 @@ async def _conversation(console: Console, session: DbSession, reference: str) ->
 
 async def _timeline(console: Console, session: DbSession, conversation: Conversation) -> list[Message]:
     after = max(0, conversation.last_seq - TIMELINE_SIZE)
-    return list(await list_messages(session, console.actor, conversation, after_seq=after, limit=TIMELINE_SIZE))
+    return list(
+        await list_messages(session, console.actor, conversation, after_seq=after, limit=TIMELINE_SIZE)
+    )
 
 
 async def _names(session: DbSession) -> tuple[dict[str, str], list[Team], list[Agent]]:

@@ -68,7 +68,9 @@ def view_links(console: ConsoleDep, counts: ViewCounts, current: View | None) ->
         ViewName.SLA: t.gettext("SLA breaching or due soon"),
     }
     fixed = [
-        ViewLink(name.value, label, view_url(View(name)), format_count(counts.views[name]), current == View(name))
+        ViewLink(
+            name.value, label, view_url(View(name)), format_count(counts.views[name]), current == View(name)
+        )
         for name, label in labels.items()
     ]
     channels = [

@@ -211,7 +211,11 @@ class ConsoleConnection:
                     conversation = await access_conversation_by_id(session, self.actor, conversation_id)
                 except NotFound:
                     await self.send(
-                        {"type": "error", "code": "not_found", "message": f"no conversation {conversation_id}"}
+                        {
+                            "type": "error",
+                            "code": "not_found",
+                            "message": f"no conversation {conversation_id}",
+                        }
                     )
                     continue
                 allowed[conversation_id] = conversation.team_id
@@ -273,7 +277,9 @@ class _Closed(Exception):
         self.code = code
 
 
-async def _authenticate(runtime: Runtime, token: str | None) -> tuple[AgentActor, str, frozenset[uuid.UUID]] | None:
+async def _authenticate(
+    runtime: Runtime, token: str | None
+) -> tuple[AgentActor, str, frozenset[uuid.UUID]] | None:
     if not token:
         return None
     async with transaction(runtime.sessionmaker) as session:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kefu.web.api.v1 import admin, attachments, auth, automation, conversations, customers, routing, schedules, sla
+from kefu.web.api.v1 import (
+    admin,
+    attachments,
+    auth,
+    automation,
+    conversations,
+    customers,
+    routing,
+    schedules,
+    sla,
+)
 
 router = APIRouter()
 router.include_router(conversations.router)
