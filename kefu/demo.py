@@ -21,6 +21,7 @@ from kefu.conversations.create import do_create_conversation
 from kefu.conversations.schemas import ConversationCreate
 from kefu.conversations.states import Category, Priority
 from kefu.conversations.timeline import NewMessage
+from kefu.demo_setup import do_load_demo_rules
 from kefu.inboxes.models import ChannelKind, Inbox, Team, TeamMember
 from kefu.integrations.exchange.demo_data import ALICE, BOB, CAROL, fake_hash
 
@@ -131,6 +132,7 @@ async def do_load_demo(session: AsyncSession) -> bool:
     for team in teams.values():
         session.add(TeamMember(team_id=team.id, agent_id=supervisor.id))
     await session.flush()
+    await do_load_demo_rules(session, await build_actor(session, supervisor), teams)
 
     team_for = {Category.DEPOSIT: "funds", Category.WITHDRAWAL: "funds", Category.SECURITY: "security"}
     staff = await build_actor(session, agent)

@@ -51,7 +51,7 @@ async def test_agent_signs_in_and_out(browser: Browser, live_server: LiveServer)
     await page.fill("#password", AGENT_PASSWORD)
     async with page.expect_navigation():
         await page.click("button[type=submit]")
-    assert page.url == f"{live_server.url}/account"  # the foreign `next` was ignored
+    assert page.url == f"{live_server.url}/console"  # the foreign `next` was ignored
     assert "Li Wei" in await page.content()
     cookies = {c["name"]: c for c in await context.cookies()}
     assert cookies["kefu_session"]["httpOnly"]

@@ -168,7 +168,9 @@ async def inbox(
         return console.render("console/_list.html", **context)
     counts = await view_counts(session, console.actor)
     if fragment == "counts":
-        return console.render("console/_views.html", links=view_links(console, counts, current))
+        return console.render(
+            "console/_views.html", links=view_links(console, counts, current), counts_url=context["counts_url"]
+        )
     return console.render("console/inbox.html", links=view_links(console, counts, current), **context)
 
 

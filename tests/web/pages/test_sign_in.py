@@ -48,7 +48,7 @@ async def _enroll(client: httpx.AsyncClient, clock: FrozenClock) -> str:
         {"action": "confirm", "code": next_code(secret, clock), "password": PASSWORD},
     )
     assert confirmed.status_code == 303, confirmed.text
-    assert confirmed.headers["location"] == "/account"
+    assert confirmed.headers["location"] == "/console"
     return secret
 
 
@@ -66,7 +66,7 @@ async def test_agent_without_second_factor_signs_in_sees_account_and_signs_out(
 
     signed_in = await post_form(client, "/login", {"email": "Ann@Example.com", "password": PASSWORD})
     assert signed_in.status_code == 303
-    assert signed_in.headers["location"] == "/account"
+    assert signed_in.headers["location"] == "/console"
     assert signed_in.headers["cache-control"] == "no-store"
     session_cookie = next(
         h for h in signed_in.headers.get_list("set-cookie") if h.startswith("kefu_session=")
@@ -84,7 +84,7 @@ async def test_agent_without_second_factor_signs_in_sees_account_and_signs_out(
 
     again = await client.get("/login")
     assert again.status_code == 303
-    assert again.headers["location"] == "/account"
+    assert again.headers["location"] == "/console"
 
     old_session = client.cookies["kefu_session"]
     signed_out = await post_form(client, "/logout", {})
@@ -151,18 +151,18 @@ async def test_lockout_shows_the_wait_in_both_languages(client: httpx.AsyncClien
     [
         ("/account?tab=security#top", "/account?tab=security#top"),
         ("/login/enroll", "/login/enroll"),
-        ("//evil.example/", "/account"),
-        ("/\\evil.example", "/account"),
-        ("https:evil.example", "/account"),
-        ("javascript:alert(1)", "/account"),
-        ("https://evil.example/", "/account"),
-        ("http://kefu.test/account", "/account"),
-        ("/\t/evil.example", "/account"),
-        ("/account\r\nSet-Cookie: stolen=1", "/account"),
-        (" /account", "/account"),
-        ("/账户", "/account"),
-        ("/" + "a" * 5000, "/account"),
-        ("", "/account"),
+        ("//evil.example/", "/console"),
+        ("/\\evil.example", "/console"),
+        ("https:evil.example", "/console"),
+        ("javascript:alert(1)", "/console"),
+        ("https://evil.example/", "/console"),
+        ("http://kefu.test/account", "/console"),
+        ("/\t/evil.example", "/console"),
+        ("/account\r\nSet-Cookie: stolen=1", "/console"),
+        (" /account", "/console"),
+        ("/账户", "/console"),
+        ("/" + "a" * 5000, "/console"),
+        ("", "/console"),
     ],
 )
 async def test_next_is_followed_only_to_local_paths(
@@ -242,11 +242,11 @@ async def test_admin_must_enroll_then_signs_in_with_a_code(
     assert empty.status_code == 422
     verified = await post_form(client, "/login/second-factor", {"code": next_code(secret, clock)})
     assert verified.status_code == 303
-    assert verified.headers["location"] == "/account"
+    assert verified.headers["location"] == "/console"
     assert (await client.get("/account")).status_code == 200
     already = await client.get("/login/second-factor")
     assert already.status_code == 303
-    assert already.headers["location"] == "/account"
+    assert already.headers["location"] == "/console"
 
 
 async def test_a_half_signed_in_session_cannot_start_an_enrolment(

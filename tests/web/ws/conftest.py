@@ -35,7 +35,9 @@ async def live(runtime: Runtime) -> AsyncIterator[Live]:
     port = _free_port()
     app = create_app(runtime=runtime, start_worker=False)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="websockets-sansio")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="websockets-sansio"
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -23,8 +23,8 @@ async def open_socket(live: Live, cookie: str, *, origin: str | None = None) -> 
     return await connect(live.ws_url, origin=origin or live.origin, additional_headers=headers)  # type: ignore[arg-type]
 
 
-async def frame(socket: ClientConnection, timeout: float = 3) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
+async def frame(socket: ClientConnection) -> dict[str, Any]:
+    async with asyncio.timeout(3):
         data: dict[str, Any] = json.loads(await socket.recv())
         return data
 
@@ -43,11 +43,17 @@ async def reply(socket: ClientConnection) -> dict[str, Any]:
     return received
 
 
+async def drain(socket: ClientConnection) -> None:
+    """Read until the server closes the socket (raises ConnectionClosed)."""
+    while True:
+        await frame(socket)
+
+
 async def next_event(socket: ClientConnection, name: str) -> dict[str, Any]:
     while True:
         received = await frame(socket)
         if received["type"] == "event" and received["event"]["name"] == name:
-            return received["event"]
+            return dict(received["event"])
 
 
 async def create(live: Live, token: str, **fields: object) -> dict[str, Any]:
@@ -55,10 +61,11 @@ async def create(live: Live, token: str, **fields: object) -> dict[str, Any]:
     body["customer"] = {"email": "buyer@example.com"}
     body.update(fields)
     async with httpx.AsyncClient(base_url=live.http_url) as http:
-        response = await http.post("/api/v1/conversations", json=body, headers={"authorization": f"Bearer {token}"})
+        response = await http.post(
+            "/api/v1/conversations", json=body, headers={"authorization": f"Bearer {token}"}
+        )
         assert response.status_code == 201, response.text
-        result: dict[str, Any] = response.json()
-        return result
+        return dict(response.json())
 
 
 async def test_refuses_foreign_origins_and_strangers(live: Live, db: Database) -> None:
@@ -120,7 +127,10 @@ async def test_collision_notice_reaches_the_other_agent_only(live: Live, db: Dat
     conversation = await create(live, li.token)
     li_cookie, _ = await sign_in(live, li.email)
     wang_cookie, _ = await sign_in(live, wang.email)
-    async with await open_socket(live, li_cookie) as li_socket, await open_socket(live, wang_cookie) as wang_socket:
+    async with (
+        await open_socket(live, li_cookie) as li_socket,
+        await open_socket(live, wang_cookie) as wang_socket,
+    ):
         await hello(li_socket, watch=[conversation["id"]])
         await hello(wang_socket, watch=[conversation["id"]])
         await li_socket.send(
@@ -160,8 +170,7 @@ async def test_signing_out_closes_the_socket(live: Live, db: Database) -> None:
             )
             assert response.status_code in (200, 204), response.text
         with pytest.raises(ConnectionClosed) as closed:
-            while True:
-                await frame(socket)
+            await drain(socket)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4401
 
@@ -176,14 +185,15 @@ async def test_signing_out_closes_the_socket(live: Live, db: Database) -> None:
         ("x" * 20_000, 4400),
     ],
 )
-async def test_bad_hello_closes_with_a_protocol_error(live: Live, db: Database, first: str, code: int) -> None:
+async def test_bad_hello_closes_with_a_protocol_error(
+    live: Live, db: Database, first: str, code: int
+) -> None:
     await make_agent(db.sessionmaker, "li@kefu.test")
     cookie, _ = await sign_in(live, "li@kefu.test")
     async with await open_socket(live, cookie) as socket:
         await socket.send(first)
         with pytest.raises(ConnectionClosed) as closed:
-            while True:
-                await frame(socket)
+            await drain(socket)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == code
 
