@@ -23,7 +23,9 @@ from kefu.inboxes.models import ChannelKind
 from kefu.workspace.views import OPEN_STATUSES, View, ViewName, view_clause
 
 DISPLAY_CAP = 999
-FIXED_VIEWS = tuple(v for v in ViewName if v not in (ViewName.BY_CHANNEL, ViewName.BY_CATEGORY))
+FIXED_VIEWS = tuple(
+    v for v in ViewName if v not in (ViewName.BY_CHANNEL, ViewName.BY_CATEGORY, ViewName.SAVED)
+)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.auth.actors import AgentActor
 from kefu.auth.models import Agent
 from kefu.contacts.models import Contact, ContactIdentity
+from kefu.automation.views import SavedViewFilters
 from kefu.conversations.access import visible_conversations
 from kefu.conversations.models import Conversation, ConversationTag
 from kefu.conversations.states import Category, Priority, Status
@@ -66,6 +67,7 @@ class ViewName(StrEnum):
     SLA = "sla"  # breaching or due within SLA_SOON
     BY_CHANNEL = "by_channel"
     BY_CATEGORY = "by_category"
+    SAVED = "saved"  # no base restriction: an agent's saved filters decide everything
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,8 @@ def sla_breached(sla: FromClause) -> ColumnElement[bool]:
 def view_clause(actor: AgentActor, view: View, now: datetime) -> ColumnElement[bool]:
     """The WHERE clause of `view` for `actor` (visibility not included; see scoped_clause)."""
     name = view.name
+    if name == ViewName.SAVED:
+        return true()
     if name == ViewName.MINE:
         return and_(Conversation.assignee_id == actor.agent_id, Conversation.status.in_(ACTIVE_STATUSES))
     if name == ViewName.UNASSIGNED:
@@ -372,3 +376,18 @@ async def list_view(
         last = rows[limit - 1]
         next_cursor = encode_cursor(last.last_activity_at, last.id)
     return InboxPage(rows=rows[:limit], next_cursor=next_cursor)
+
+
+def filters_from_saved(saved: SavedViewFilters) -> ViewFilters:
+    """The filters of a saved view (kefu.automation) as inbox filters."""
+    return ViewFilters(
+        statuses=tuple(saved.statuses) or None,
+        assignee=saved.assignee,
+        team_id=saved.team_id,
+        category=saved.category,
+        channel=saved.channel,
+        priority=saved.priority,
+        tag=saved.tag,
+        text=saved.text,
+        sla_attention=saved.sla == "attention",
+    )

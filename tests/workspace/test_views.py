@@ -21,7 +21,9 @@ from kefu.workspace.views import (
 )
 from tests.workspace.conftest import SPECS, Spec, World
 
-ALL_VIEWS = [View(n) for n in ViewName if n not in (ViewName.BY_CHANNEL, ViewName.BY_CATEGORY)]
+ALL_VIEWS = [
+    View(n) for n in ViewName if n not in (ViewName.BY_CHANNEL, ViewName.BY_CATEGORY, ViewName.SAVED)
+]
 ALL_VIEWS += [View(ViewName.BY_CHANNEL, channel=c) for c in ChannelKind]
 ALL_VIEWS += [View(ViewName.BY_CATEGORY, category=c) for c in Category]
 
@@ -47,6 +49,8 @@ def _expected(world: World, who: str, view: View) -> set[str]:
             return spec.team in my_teams and spec.status in ACTIVE_STATUSES
         if name == ViewName.WAITING:
             return spec.status == Status.PENDING
+        if name == ViewName.SAVED:
+            return True  # no base restriction: saved filters decide
         if spec.status not in OPEN_STATUSES:
             return False
         if name == ViewName.SLA:
@@ -70,6 +74,12 @@ async def _all_pages(world: World, actor: AgentActor, view: View, limit: int = 1
             if page.next_cursor is None:
                 return found
             cursor = page.next_cursor
+
+
+@pytest.mark.parametrize("who", ["me", "insider", "boss"])
+async def test_the_saved_base_view_lists_everything_visible(world: World, who: str) -> None:
+    listed = await _all_pages(world, world.staff[who].actor, View(ViewName.SAVED))
+    assert set(listed) == _expected(world, who, View(ViewName.SAVED))
 
 
 @pytest.mark.parametrize("who", ["me", "insider", "boss"])

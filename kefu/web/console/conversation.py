@@ -22,7 +22,7 @@ from kefu.core.errors import NotFound
 from kefu.inboxes.models import Team
 from kefu.sla.service import get_conversation_sla
 from kefu.web.console.context import Console, ConsoleDep, ConsoleNotFound
-from kefu.web.console.inbox import category_label, channel_label
+from kefu.web.console.inbox import category_label, channel_label, labels
 from kefu.web.deps import DbSession, RuntimeDep
 from kefu.workspace.customer_panel import get_customer_panel
 
@@ -83,6 +83,7 @@ async def conversation_page(
         "messages": messages,
         "names": names,
         "MessageKind": MessageKind,
+        "labels": labels(console),
     }
     if fragment == "timeline":
         return console.render("console/_timeline.html", **context)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Final
 from urllib.parse import urlencode
@@ -9,14 +11,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query
 from fastapi.responses import RedirectResponse, Response
 
-from kefu.conversations.states import Category
-from kefu.core.errors import InvalidInput
+from kefu.automation.models import SavedView
+from kefu.automation.service import access_view, list_views
+from kefu.automation.views import view_filters
+from kefu.conversations.states import Category, Priority, Status
+from kefu.core.errors import InvalidInput, NotFound
 from kefu.inboxes.models import ChannelKind
 from kefu.web.console.context import ConsoleDep
 from kefu.web.deps import DbSession
 from kefu.workspace.counts import ViewCounts, format_count, view_counts
 from kefu.workspace.search import search_conversations
-from kefu.workspace.views import InboxPage, View, ViewName, list_view
+from kefu.workspace.views import InboxPage, View, ViewFilters, ViewName, filters_from_saved, list_view
 
 router = APIRouter()
 
@@ -54,6 +59,20 @@ def view_url(view: View, **extra: str) -> str:
     if view.category is not None:
         query["category"] = view.category.value
     return f"{CONSOLE_PATH}?{urlencode(query | extra)}"
+
+
+def saved_links(saved: Sequence[SavedView], current: uuid.UUID | None) -> list[ViewLink]:
+    """The agent's own and the shared saved views (no counts: each is its own query)."""
+    return [
+        ViewLink(
+            f"saved-{view.id}",
+            view.name,
+            f"{CONSOLE_PATH}?{urlencode({'view': ViewName.SAVED.value, 'saved': str(view.id)})}",
+            "",
+            view.id == current,
+        )
+        for view in saved
+    ]
 
 
 def view_links(console: ConsoleDep, counts: ViewCounts, current: View | None) -> dict[str, list[ViewLink]]:
@@ -142,36 +161,85 @@ async def inbox(
     q: Text = None,
     cursor: Text = None,
     fragment: Text = None,
+    saved: Text = None,
 ) -> Response:
     """Signed-in agents: a view of conversations (or search results), with every view's count."""
     current = _parse_view(view, channel, category)
+    saved_id, filters = (
+        await _saved_filters(console, session, saved) if current.name == ViewName.SAVED else (None, None)
+    )
+    if current.name == ViewName.SAVED and filters is None:
+        current = View(ViewName.MINE)
     searching = bool(q and q.strip())
     if searching and q is not None:
         results = await search_conversations(session, console.actor, q, limit=PAGE_SIZE)
         page = InboxPage(rows=results.rows, next_cursor=None)
     else:
         try:
-            page = await list_view(session, console.actor, current, cursor=cursor, limit=PAGE_SIZE)
+            page = await list_view(
+                session, console.actor, current, cursor=cursor, limit=PAGE_SIZE, filters=filters
+            )
         except InvalidInput:
-            page = await list_view(session, console.actor, current, limit=PAGE_SIZE)
+            page = await list_view(session, console.actor, current, limit=PAGE_SIZE, filters=filters)
+    extra = {"saved": str(saved_id)} if saved_id else {}
     context = {
         "view": current,
         "view_key": current.name.value,
         "rows": page.rows,
-        "next_url": view_url(current, cursor=page.next_cursor) if page.next_cursor else None,
+        "next_url": view_url(current, cursor=page.next_cursor, **extra) if page.next_cursor else None,
         "query": q or "",
         "searching": searching,
-        "refresh_url": view_url(current, fragment="list", **({"q": q} if searching and q else {})),
-        "counts_url": view_url(current, fragment="counts"),
+        "refresh_url": view_url(current, fragment="list", **extra, **({"q": q} if searching and q else {})),
+        "counts_url": view_url(current, fragment="counts", **extra),
+        "labels": labels(console),
     }
     if fragment == "list":
         return console.render("console/_list.html", **context)
     counts = await view_counts(session, console.actor)
+    links = view_links(console, counts, current)
+    links["saved"] = saved_links(await list_views(session, console.actor), saved_id)
     if fragment == "counts":
-        return console.render(
-            "console/_views.html", links=view_links(console, counts, current), counts_url=context["counts_url"]
-        )
-    return console.render("console/inbox.html", links=view_links(console, counts, current), **context)
+        return console.render("console/_views.html", links=links, counts_url=context["counts_url"])
+    return console.render("console/inbox.html", links=links, **context)
+
+
+async def _saved_filters(
+    console: ConsoleDep, session: DbSession, saved: str | None
+) -> tuple[uuid.UUID | None, ViewFilters | None]:
+    """The saved view named in the URL, if the agent may use it (otherwise the default view)."""
+    try:
+        view_id = uuid.UUID(saved or "")
+        row = await access_view(session, console.actor, view_id)
+    except (ValueError, NotFound):
+        return None, None
+    return view_id, filters_from_saved(view_filters(row))
+
+
+@dataclass(frozen=True)
+class Labels:
+    status: dict[str, str]
+    priority: dict[str, str]
+
+
+def labels(console: ConsoleDep) -> Labels:
+    """Statuses and priorities as agents read them."""
+    t = console.page.t
+    return Labels(
+        status={
+            Status.NEW: t.gettext("New"),
+            Status.OPEN: t.gettext("Open"),
+            Status.PENDING: t.gettext("Pending"),
+            Status.ON_HOLD: t.gettext("On hold"),
+            Status.SOLVED: t.gettext("Solved"),
+            Status.CLOSED: t.gettext("Closed"),
+        },
+        priority={
+            Priority.LOW: t.gettext("Low"),
+            Priority.NORMAL: t.gettext("Normal"),
+            Priority.HIGH: t.gettext("High"),
+            Priority.URGENT: t.gettext("Urgent"),
+        },
+    )
 
 
 @router.get("/console/")

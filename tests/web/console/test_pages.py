@@ -136,3 +136,30 @@ async def test_hostile_query_strings_never_break_the_inbox(
     for reference in ["KF-" + "9" * 40, "%00", "..%2F..%2Fetc"]:
         missing = await client.get(f"/console/conversations/{reference}")
         assert missing.status_code in (400, 404)
+
+
+async def test_saved_views_show_their_own_filters_and_stay_private(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FrozenClock
+) -> None:
+    li = await make_agent(runtime.sessionmaker, "li@example.com")
+    await make_agent(runtime.sessionmaker, "wang@example.com")
+    trading = await open_conversation(client, li, subject="Order stuck", category="trading")
+    general = await open_conversation(client, li, subject="Just a question")
+    created = await client.post(
+        "/api/v1/views",
+        json={"name": "Trading only", "filters": {"category": "trading"}},
+        headers=li.headers,
+    )
+    assert created.status_code == 201, created.text
+    view_id = created.json()["id"]
+    await sign_in(client, "li@example.com")
+    page = await client.get(f"/console?view=saved&saved={view_id}")
+    assert "Trading only" in page.text
+    assert f"/console/conversations/{trading['reference']}" in page.text
+    assert f"/console/conversations/{general['reference']}" not in page.text
+    client.cookies.clear()
+    await sign_in(client, "wang@example.com")
+    foreign = await client.get(f"/console?view=saved&saved={view_id}")
+    assert foreign.status_code == 200
+    assert "Trading only" not in foreign.text  # not listed, and the URL falls back to "mine"
+    assert f"/console/conversations/{trading['reference']}" not in foreign.text
