@@ -154,6 +154,7 @@ async def do_create_conversation(
         "solved_at": None,
         "closed_at": None,
         "client_id": data.client_id,
+        "merged_into_id": None,
         "last_seq": 1,
         "last_activity_at": now,
         "created_at": now,

@@ -67,6 +67,10 @@ class Conversation(IdMixin, TimestampMixin, Base):
     first_response_at: Mapped[datetime | None] = mapped_column(default=None)
     solved_at: Mapped[datetime | None] = mapped_column(default=None)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set when this conversation was merged into another (it is then closed; the other carries on).
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), default=None
+    )
     # Lets a client retry "create" safely: the same (contact, client_id) returns the same conversation.
     client_id: Mapped[str | None] = mapped_column(String(100), default=None)
 

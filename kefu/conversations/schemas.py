@@ -124,6 +124,7 @@ class ConversationOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     last_activity_at: datetime
+    merged_into_id: uuid.UUID | None = None
 
 
 class ConversationCreated(ConversationOut):
@@ -140,3 +141,9 @@ class ConversationPage(BaseModel):
 class MessagePage(BaseModel):
     items: list[MessageOut]
     next_after_seq: int | None
+
+
+class ConversationMerge(_Input):
+    """Merge this conversation into `into` (an id or `KF-` reference of the same customer)."""
+
+    into: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]

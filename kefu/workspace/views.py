@@ -40,8 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.actors import AgentActor
 from kefu.auth.models import Agent
-from kefu.contacts.models import Contact, ContactIdentity
 from kefu.automation.views import SavedViewFilters
+from kefu.contacts.models import Contact, ContactIdentity
 from kefu.conversations.access import visible_conversations
 from kefu.conversations.models import Conversation, ConversationTag
 from kefu.conversations.states import Category, Priority, Status

@@ -353,6 +353,20 @@
     });
   }
 
+  const merge = document.getElementById("merge");
+  if (merge && merge.querySelector("input")) {
+    merge.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const into = new FormData(merge).get("into").trim().toUpperCase();
+      try {
+        const target = await api("POST", "/api/v1/conversations/" + conversationId + "/merge", { into });
+        location.href = "/console/conversations/" + target.reference;
+      } catch (error) {
+        toast(text("failed", { reason: error.message }), "error");
+      }
+    });
+  }
+
   const presence = document.getElementById("presence");
   presence.addEventListener("change", async () => {
     try {

@@ -14,10 +14,12 @@ from kefu.conversations.access import access_conversation_by_id, access_conversa
 from kefu.conversations.actions import do_add_message, do_update_conversation
 from kefu.conversations.attachments import do_attach_files
 from kefu.conversations.create import do_create_conversation, do_open_as_visitor
+from kefu.conversations.merge import do_merge_conversations
 from kefu.conversations.models import Conversation
 from kefu.conversations.schemas import (
     ConversationCreate,
     ConversationCreated,
+    ConversationMerge,
     ConversationOut,
     ConversationPage,
     ConversationUpdate,
@@ -189,3 +191,13 @@ async def add_message(
         await do_attach_files(session, row, message, files, sensitive=False)
     response.status_code = 201 if created else 200
     return message_out(message, actor)
+
+
+@router.post("/{conversation}/merge", response_model=ConversationOut)
+async def merge_conversation(
+    conversation: str, body: ConversationMerge, session: DbSession, actor: AgentWriter
+) -> ConversationOut:
+    """Close this duplicate into `into` (same customer); returns the conversation that carries on."""
+    source = await _gate(session, actor, conversation, for_update=True)
+    target = await _gate(session, actor, body.into, for_update=True)
+    return conversation_out(await do_merge_conversations(session, actor, source, target))
