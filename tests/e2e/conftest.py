@@ -35,6 +35,14 @@ AGENT_PASSWORD = "browser-test-password-42"
 @dataclass(frozen=True)
 class LiveServer:
     url: str
+    env: dict[str, str]
+
+    def kefu(self, *args: str) -> str:
+        """Run a `kefu` CLI command against this server's database; returns its stdout."""
+        done = subprocess.run(
+            [KEFU, *args], env=self.env, check=True, capture_output=True, text=True, timeout=120
+        )
+        return done.stdout.strip()
 
 
 def _free_port() -> int:
@@ -78,7 +86,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
                 time.sleep(0.2)
         else:
             raise RuntimeError("kefu serve did not come up")
-        yield LiveServer(url)
+        yield LiveServer(url, env)
     finally:
         server.terminate()
         server.wait(timeout=20)
