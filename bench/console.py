@@ -141,7 +141,9 @@ async def actors(maker: async_sessionmaker[AsyncSession]) -> dict[str, AgentActo
     }
 
 
-VIEWS = [View(name) for name in ViewName if name not in (ViewName.BY_CHANNEL, ViewName.BY_CATEGORY)] + [
+VIEWS = [
+    View(name) for name in ViewName if name not in (ViewName.BY_CHANNEL, ViewName.BY_CATEGORY, ViewName.SAVED)
+] + [
     View(ViewName.BY_CHANNEL, channel=ChannelKind.EMAIL),
     View(ViewName.BY_CATEGORY, category=Category.DEPOSIT),
 ]
