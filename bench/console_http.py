@@ -131,7 +131,7 @@ async def run(args: argparse.Namespace) -> None:
             full = ["/console?view=mine"] * args.iterations
             print(_row("inbox page (list + counts + saved views)", *await _measure(http, full)), flush=True)
             pages = [f"/console/conversations/{ref}" for ref in references]
-            print(_row("conversation page (demo exchange off)", *await _measure(http, pages)), flush=True)
+            print(_row("conversation page (demo exchange port)", *await _measure(http, pages)), flush=True)
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -11,23 +11,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-import importlib
 import json
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal, cast
 
 from sqlalchemy import (
-    Column,
     ColumnElement,
     FromClause,
-    MetaData,
     Select,
     Table,
-    Uuid,
     and_,
     exists,
     false,
@@ -47,8 +42,10 @@ from kefu.conversations.models import Conversation, ConversationTag
 from kefu.conversations.states import Category, Priority, Status
 from kefu.core.clock import utcnow
 from kefu.core.errors import InvalidInput
-from kefu.db.base import UTCDateTime, table_of
+from kefu.db.base import table_of
 from kefu.inboxes.models import ChannelKind, Team
+from kefu.sla.models import ConversationSla
+from kefu.sla.service import needs_attention as sla_needs_attention
 
 ACTIVE_STATUSES: tuple[Status, ...] = (Status.NEW, Status.OPEN, Status.ON_HOLD)
 OPEN_STATUSES: tuple[Status, ...] = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
@@ -128,47 +125,22 @@ class InboxPage:
     next_cursor: str | None
 
 
-# --- SLA state (owned by kefu.sla; looked up lazily so this package works before it lands) ----------
-
-_FALLBACK_SLA = Table(
-    "conversation_sla",
-    MetaData(),
-    Column("conversation_id", Uuid(), primary_key=True),
-    Column("next_due_at", UTCDateTime(), index=True),
-    Column("breached_at", UTCDateTime()),
-    Column("paused_at", UTCDateTime()),
-)
+# --- SLA state (owned by kefu.sla) -----------------------------------------------------------------
 
 
 def sla_table() -> Table:
-    """The `conversation_sla` table: kefu.sla's model when defined, else a same-shaped stand-in."""
-    model = getattr(importlib.import_module("kefu.sla.models"), "ConversationSla", None)
-    return table_of(model) if model is not None else _FALLBACK_SLA
+    """The `conversation_sla` table."""
+    return table_of(ConversationSla)
 
 
 def needs_attention(now: datetime, soon: timedelta = SLA_SOON) -> ColumnElement[bool]:
-    """Conversations breaching or due within `soon` (kefu.sla.service's clause when it exists)."""
-    try:
-        service = importlib.import_module("kefu.sla.service")
-    except ModuleNotFoundError:
-        service = None
-    clause = getattr(service, "needs_attention", None)
-    if clause is not None:
-        return cast(Callable[[datetime, timedelta], ColumnElement[bool]], clause)(now, soon)
-    sla = sla_table()
-    # Not correlated: the inbox query joins the same table for its columns.
-    return Conversation.id.in_(
-        select(sla.c.conversation_id)
-        .where(sla.c.paused_at.is_(None), or_(sla_breached(sla), sla.c.next_due_at <= now + soon))
-        .correlate(None)
-    )
+    """Conversations whose SLA clock is breached and running, or due within `soon`."""
+    return sla_needs_attention(now, soon)
 
 
 def sla_breached(sla: FromClause) -> ColumnElement[bool]:
-    """A running clock is past its deadline (kefu.sla's `overdue` flag; else `breached_at` set)."""
-    if "overdue" in sla.c:
-        return sla.c.overdue.is_(True)
-    return sla.c.breached_at.is_not(None)
+    """A running clock is past its deadline."""
+    return sla.c.overdue.is_(True)
 
 
 # --- clauses --------------------------------------------------------------------------------------
