@@ -211,3 +211,9 @@ async def count_queue(session: AsyncSession, team_id: uuid.UUID) -> int:
         )
     )
     return int(count or 0)
+
+
+async def get_presence(session: AsyncSession, agent_id: uuid.UUID) -> Presence:
+    """The agent's presence (offline when they never connected)."""
+    status = await session.scalar(select(AgentPresence.status).where(AgentPresence.agent_id == agent_id))
+    return Presence(status) if status is not None else Presence.OFFLINE

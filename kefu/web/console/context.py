@@ -17,6 +17,7 @@ from kefu.auth.actors import AgentActor
 from kefu.auth.models import Agent
 from kefu.auth.sessions import SessionState, resolve_session
 from kefu.core.errors import NotFound
+from kefu.routing.service import get_presence
 from kefu.runtime import Runtime
 from kefu.web.deps import DbSession
 from kefu.web.pages.page import Page, PageDep, destination, read_browser_session, state_of
@@ -38,6 +39,7 @@ class Console:
     page: Page
     actor: AgentActor
     agent: Agent
+    presence: str = "online"
 
     def render(self, template: str, /, **context: Any) -> Response:
         """A console page (or fragment) in the agent's language."""
@@ -55,7 +57,7 @@ async def get_console(page: PageDep, session: DbSession) -> Console:
     actor = await resolve_session(session, browser.token, settings=page.settings)
     if actor is None:
         raise SignInRequired(SessionState.INVALID, here)
-    return Console(page, actor, browser.agent)
+    return Console(page, actor, browser.agent, str(await get_presence(session, actor.agent_id)))
 
 
 ConsoleDep = Annotated[Console, Depends(get_console)]

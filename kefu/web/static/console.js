@@ -148,6 +148,9 @@
       case "conversation.activity":
         if (here) showActivity(payload);
         break;
+      case "agent.presence_changed":
+        if (payload.agent_id === me) document.getElementById("presence").value = payload.status;
+        break;
       case "sla.warning":
       case "sla.breached":
         refreshSoon("list", "counts");

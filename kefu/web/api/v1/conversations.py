@@ -96,7 +96,7 @@ async def create_conversation(
     if created and files and first is not None:
         await do_attach_files(session, conversation, first, files, sensitive=False)
     response.status_code = 201 if created else 200
-    return conversation_created(conversation, token)
+    return conversation_created(conversation, token, actor)
 
 
 @router.get("", response_model=ConversationPage)
@@ -124,13 +124,13 @@ async def list_conversations_route(
         text=q,
     )
     rows, next_cursor = await list_conversations(session, actor, filters, limit=limit, cursor=cursor)
-    return ConversationPage(items=[conversation_out(c) for c in rows], next_cursor=next_cursor)
+    return ConversationPage(items=[conversation_out(c, actor) for c in rows], next_cursor=next_cursor)
 
 
 @router.get("/{conversation}", response_model=ConversationOut)
 async def get_conversation(conversation: str, session: DbSession, actor: Reader) -> ConversationOut:
     """One conversation by id or `KF-` reference (404 when missing or not the caller's)."""
-    return conversation_out(await _gate(session, actor, conversation))
+    return conversation_out(await _gate(session, actor, conversation), actor)
 
 
 @router.patch("/{conversation}", response_model=ConversationOut)
@@ -139,7 +139,7 @@ async def update_conversation(
 ) -> ConversationOut:
     """Change status, priority, category, assignee, team or tags (agents)."""
     row = await _gate(session, actor, conversation, for_update=True)
-    return conversation_out(await do_update_conversation(session, actor, row, changes))
+    return conversation_out(await do_update_conversation(session, actor, row, changes), actor)
 
 
 @router.get("/{conversation}/messages", response_model=MessagePage)
@@ -200,4 +200,4 @@ async def merge_conversation(
     """Close this duplicate into `into` (same customer); returns the conversation that carries on."""
     source = await _gate(session, actor, conversation, for_update=True)
     target = await _gate(session, actor, body.into, for_update=True)
-    return conversation_out(await do_merge_conversations(session, actor, source, target))
+    return conversation_out(await do_merge_conversations(session, actor, source, target), actor)

@@ -96,4 +96,4 @@ async def transfer(
         to_team_id=body.to_team_id,
         note=body.note,
     )
-    return conversation_out(conversation)
+    return conversation_out(conversation, actor)

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from kefu.auth.actors import Actor
 from kefu.conversations.access import can_see_internal
 from kefu.conversations.models import Conversation, Message
 from kefu.conversations.schemas import AttachmentOut, ConversationCreated, ConversationOut, MessageOut
 
 
-def conversation_out(conversation: Conversation) -> ConversationOut:
-    """A conversation as the API shows it (every field is a column or property of the row)."""
-    return ConversationOut.model_validate(conversation, from_attributes=True)
+def conversation_out(conversation: Conversation, actor: Actor) -> ConversationOut:
+    """A conversation as `actor` may see it: customers never see tags, team or assignee (internal)."""
+    out = ConversationOut.model_validate(conversation, from_attributes=True)
+    return out if can_see_internal(actor) else _without_internals(out)
 
 
-def conversation_created(conversation: Conversation, customer_token: str | None) -> ConversationCreated:
+def conversation_created(
+    conversation: Conversation, customer_token: str | None, actor: Actor | None
+) -> ConversationCreated:
     """A newly opened conversation, with the follow-up token an anonymous caller needs."""
     created = ConversationCreated.model_validate(conversation, from_attributes=True)
     created.customer_token = customer_token
-    return created
+    return created if actor is not None and can_see_internal(actor) else _without_internals(created)
+
+
+_Out = TypeVar("_Out", bound=ConversationOut)
+
+
+def _without_internals(out: _Out) -> _Out:
+    return out.model_copy(update={"tags": [], "team_id": None, "assignee_id": None})
 
 
 def message_out(message: Message, actor: Actor) -> MessageOut:

@@ -282,3 +282,32 @@ async def test_unauthenticated_and_bad_tokens_are_401(client: httpx.AsyncClient)
         response = await client.get("/api/v1/conversations", headers={"authorization": header})
         assert response.status_code == 401, header
         assert response.json()["error"]["code"] == "not_authenticated"
+
+
+async def test_customers_never_see_tags_team_or_assignee(
+    client: httpx.AsyncClient, db: Database, runtime: Runtime
+) -> None:
+    from tests.factories import make_team
+
+    funds = await make_team(db.sessionmaker, "Funds")
+    agent = await make_agent(db.sessionmaker, "li@kefu.test", teams=(funds,))
+    customer = await make_customer(db.sessionmaker, runtime.settings, "c@example.com")
+    created = await open_conversation(client, customer)
+    changed = await client.patch(
+        f"/api/v1/conversations/{created['id']}",
+        json={"tags": ["angry", "phishing-report"], "team_id": str(funds), "assignee_id": str(agent.id)},
+        headers=agent.headers,
+    )
+    assert changed.status_code == 200
+    assert changed.json()["tags"] == ["angry", "phishing-report"]  # staff see them
+    for response in [
+        await client.get(f"/api/v1/conversations/{created['id']}", headers=customer.headers),
+        await client.get("/api/v1/conversations", headers=customer.headers),
+    ]:
+        body = response.json()
+        item = body["items"][0] if "items" in body else body
+        assert item["tags"] == []
+        assert item["team_id"] is None
+        assert item["assignee_id"] is None
+    assert created["tags"] == []
+    assert created["assignee_id"] is None
