@@ -96,7 +96,8 @@ async def process_change(session: AsyncSession, change: ConversationChange) -> N
             loaded.append(await get_calendar_for_team(session, conversation.team_id))
         return loaded[0]
 
-    row = await session.get(ConversationSla, conversation.id)
+    # A conversation created in this transaction cannot have a row yet: skip the lookup.
+    row = None if change.created else await session.get(ConversationSla, conversation.id)
     if row is None:
         row = new_row(conversation)
         session.add(row)

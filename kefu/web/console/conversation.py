@@ -66,6 +66,20 @@ def _form_card(console: Console, conversation: Conversation) -> list[tuple[str, 
     return rows
 
 
+def identity_labels(console: Console) -> dict[str, str]:
+    """Kinds of customer identity as agents read them."""
+    t = console.page.t
+    return {
+        "email": t.gettext("Email"),
+        "phone": t.gettext("Phone"),
+        "exchange_uid": t.gettext("Exchange UID"),
+        "telegram": "Telegram",
+        "messenger": "Messenger",
+        "x": "X",
+        "widget": t.gettext("Chat widget visitor"),
+    }
+
+
 @router.get(CONVERSATION_PATH)
 async def conversation_page(
     reference: str,
@@ -99,6 +113,7 @@ async def conversation_page(
         priorities=list(Priority),
         categories=[(c, category_label(console, c)) for c in Category],
         channel=channel_label(console, conversation.channel),
+        identity_labels=identity_labels(console),
         category=category_label(console, conversation.category),
         **context,
     )

@@ -114,7 +114,9 @@ def macro_variables() -> list[str]:
 @router.get(f"{SETTINGS_PATH}/macros")
 async def macros_page(console: ConsoleDep, session: DbSession) -> Response:
     """Every agent: their personal macros (editable) and the shared ones (editable by supervisors)."""
-    rows = [MacroOut.model_validate(m, from_attributes=True) for m in await list_macros(session, console.actor)]
+    rows = [
+        MacroOut.model_validate(m, from_attributes=True) for m in await list_macros(session, console.actor)
+    ]
     supervisor = console.actor.is_supervisor_or_admin
     return _page(
         console,
@@ -248,7 +250,10 @@ async def hours_page(console: ConsoleDep, session: DbSession) -> Response:
     teams = await _teams(session)
     schedules = []
     for row in await list_schedules(session):
-        exceptions = [ExceptionOut.model_validate(e).model_dump(mode="json") for e in await list_exceptions(session, row.id)]
+        exceptions = [
+            ExceptionOut.model_validate(e).model_dump(mode="json")
+            for e in await list_exceptions(session, row.id)
+        ]
         schedules.append((ScheduleOut.model_validate(row).model_dump(mode="json"), exceptions))
     return _page(
         console,

@@ -318,7 +318,10 @@ async def _open_connection(session: AsyncSession, agent_id: uuid.UUID) -> uuid.U
 async def console_socket(websocket: WebSocket) -> None:
     """Signed-in agents only (session cookie, same origin); see the module docstring."""
     runtime: Runtime = websocket.app.state.runtime
-    if not same_origin(websocket.headers.get("origin"), runtime.settings.base_url):
+    origin = websocket.headers.get("origin")
+    if not same_origin(origin, runtime.settings.base_url):
+        # Logged: a wrong KEFU_BASE_URL behind a proxy shows up here, not as a silent dead console.
+        log.warning("console_socket_refused", reason="origin", origin=(origin or "")[:100])
         await websocket.close(code=1008)  # before accept: the handshake is refused with 403
         return
     token = websocket.cookies.get(session_cookie_name(runtime.settings))
