@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from kefu.db.cache import clear_config_caches
 from kefu.db.engine import create_engine, create_sessionmaker
 from kefu.registry import load_models
 from kefu.runtime import Runtime
@@ -139,6 +140,7 @@ async def db(
                 service_unavailable("PostgreSQL", problem)
         _database_pool[backend] = await _open_database(backend, tmp_root)
     database = _database_pool[backend]
+    clear_config_caches()  # cached configuration belongs to the previous test's rows
     yield database
     await truncate_all(database)
 

@@ -18,6 +18,7 @@ from kefu.automation.models import AutoClosePolicy, Macro, SavedView, Trigger
 from kefu.automation.rules import SetTeam
 from kefu.automation.schemas import AutoCloseIn, MacroIn, SavedViewIn, TriggerIn
 from kefu.automation.service import POLICY_ID, access_macro, access_view, get_trigger
+from kefu.automation.triggers import ACTIVE_TRIGGERS
 from kefu.contacts.models import Contact, ContactIdentity, IdentityKind
 from kefu.conversations.models import Conversation
 from kefu.core.errors import InvalidInput, PermissionDenied
@@ -42,6 +43,7 @@ def _fill_trigger(trigger: Trigger, data: TriggerIn) -> None:
 
 async def do_create_trigger(session: AsyncSession, actor: AgentActor, data: TriggerIn) -> Trigger:
     """Add a trigger (caller is a supervisor); audited."""
+    ACTIVE_TRIGGERS.invalidate_after_commit(session)
     await _check_teams(session, data)
     trigger = Trigger(created_by_id=actor.agent_id)
     _fill_trigger(trigger, data)
@@ -57,6 +59,7 @@ async def do_update_trigger(
     session: AsyncSession, actor: AgentActor, trigger_id: uuid.UUID, data: TriggerIn
 ) -> Trigger:
     """Replace a trigger's definition (caller is a supervisor); audited."""
+    ACTIVE_TRIGGERS.invalidate_after_commit(session)
     trigger = await get_trigger(session, trigger_id)
     await _check_teams(session, data)
     _fill_trigger(trigger, data)
@@ -69,6 +72,7 @@ async def do_update_trigger(
 
 async def do_delete_trigger(session: AsyncSession, actor: AgentActor, trigger_id: uuid.UUID) -> None:
     """Remove a trigger (caller is a supervisor); audited."""
+    ACTIVE_TRIGGERS.invalidate_after_commit(session)
     trigger = await get_trigger(session, trigger_id)
     await session.delete(trigger)
     await session.flush()

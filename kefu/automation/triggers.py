@@ -6,7 +6,9 @@ trigger sees what earlier ones did (their changes count as "changed" for later `
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import structlog
 from pydantic import ValidationError
@@ -40,6 +42,7 @@ from kefu.conversations.schemas import ConversationUpdate
 from kefu.conversations.states import AuthorKind, Category, MessageKind, Priority
 from kefu.conversations.timeline import NewMessage, append_message
 from kefu.core.errors import KefuError
+from kefu.db.cache import ConfigCache
 from kefu.inboxes.models import ChannelKind, Team
 
 log = structlog.get_logger(__name__)
@@ -62,14 +65,44 @@ def kinds_of(change: ConversationChange) -> frozenset[TriggerOn]:
     return frozenset(kinds)
 
 
-async def load_active_triggers(session: AsyncSession, kinds: frozenset[TriggerOn]) -> Sequence[Trigger]:
-    """Active triggers of `kinds` in position order (one indexed query)."""
+@dataclass(frozen=True)
+class TriggerRule:
+    """An active trigger, parsed once and shared by every change in this process."""
+
+    id: uuid.UUID
+    name: str
+    on: TriggerOn
+    conditions: tuple[Condition, ...]
+    actions: tuple[Action, ...]
+
+
+# Invalidated by every trigger change (kefu.automation.actions); other processes follow within seconds.
+ACTIVE_TRIGGERS: ConfigCache[tuple[TriggerRule, ...]] = ConfigCache("active_triggers")
+
+
+async def _load_rules(session: AsyncSession) -> tuple[TriggerRule, ...]:
     rows = await session.scalars(
         select(Trigger)
-        .where(Trigger.on.in_([k.value for k in kinds]), Trigger.is_active.is_(True))
+        .where(Trigger.is_active.is_(True))
         .order_by(Trigger.position, Trigger.created_at, Trigger.id)
     )
-    return rows.all()
+    rules = []
+    for trigger in rows:
+        try:
+            conditions, actions = parse_conditions(trigger.conditions), parse_actions(trigger.actions)
+        except ValidationError:
+            log.warning("trigger_unreadable", trigger_id=str(trigger.id))
+            continue
+        rules.append(
+            TriggerRule(trigger.id, trigger.name, TriggerOn(trigger.on), tuple(conditions), tuple(actions))
+        )
+    return tuple(rules)
+
+
+async def load_active_triggers(session: AsyncSession, kinds: frozenset[TriggerOn]) -> list[TriggerRule]:
+    """Active triggers of `kinds` in position order (cached per process; see kefu.db.cache)."""
+    rules = await ACTIVE_TRIGGERS.get(session, None, _load_rules)
+    return [rule for rule in rules if rule.on in kinds]
 
 
 async def _first_message_text(session: AsyncSession, change: ConversationChange) -> str:
@@ -155,27 +188,21 @@ async def process_change(session: AsyncSession, change: ConversationChange) -> N
     kinds = kinds_of(change)
     if not kinds:
         return
-    triggers = await load_active_triggers(session, kinds)
-    if not triggers:
+    rules = await load_active_triggers(session, kinds)
+    if not rules:
         return
-    parsed: list[tuple[Trigger, list[Condition], list[Action]]] = []
-    for trigger in triggers:
-        try:
-            parsed.append((trigger, parse_conditions(trigger.conditions), parse_actions(trigger.actions)))
-        except ValidationError:
-            log.warning("trigger_unreadable", trigger_id=str(trigger.id))
-    needs_first = any(isinstance(c, TEXT_CONDITIONS) for _, conditions, _ in parsed for c in conditions)
+    needs_first = any(isinstance(c, TEXT_CONDITIONS) for rule in rules for c in rule.conditions)
     first_message = await _first_message_text(session, change) if needs_first else ""
     message = change.message.body if change.message is not None else ""
     changed = set(change.changed - {"message"})
     conversation = change.conversation
-    for trigger, conditions, actions in parsed:
+    for rule in rules:
         snapshot = snapshot_of(
             conversation, first_message=first_message, message=message, changed=frozenset(changed)
         )
-        if not matches_all(conditions, snapshot):
+        if not matches_all(rule.conditions, snapshot):
             continue
-        changed |= await apply_actions(session, conversation, actions, trigger_name=trigger.name)
+        changed |= await apply_actions(session, conversation, rule.actions, trigger_name=rule.name)
 
 
 SECURITY_TRIGGER = "Security category: urgent, Security team"

@@ -9,6 +9,7 @@ from kefu.conversations.create import check_team
 from kefu.core.errors import Conflict, NotFound
 from kefu.schedules.models import Schedule, ScheduleException
 from kefu.schedules.schemas import ExceptionIn, ScheduleIn
+from kefu.schedules.service import TEAM_CALENDARS
 
 
 async def _check_unique(session: AsyncSession, data: ScheduleIn, current: Schedule | None) -> None:
@@ -40,6 +41,7 @@ def _apply(schedule: Schedule, data: ScheduleIn) -> None:
 
 async def do_create_schedule(session: AsyncSession, data: ScheduleIn) -> Schedule:
     """A new schedule (Conflict if its team, or the default, already has one)."""
+    TEAM_CALENDARS.invalidate_after_commit(session)
     await _check_unique(session, data, None)
     schedule = Schedule(version=1)
     _apply(schedule, data)
@@ -50,6 +52,7 @@ async def do_create_schedule(session: AsyncSession, data: ScheduleIn) -> Schedul
 
 async def do_update_schedule(session: AsyncSession, schedule: Schedule, data: ScheduleIn) -> Schedule:
     """Replace every field of `schedule`; conversations pick up new hours on their next SLA change."""
+    TEAM_CALENDARS.invalidate_after_commit(session)
     await _check_unique(session, data, schedule)
     _apply(schedule, data)
     schedule.version += 1
@@ -59,12 +62,14 @@ async def do_update_schedule(session: AsyncSession, schedule: Schedule, data: Sc
 
 async def do_delete_schedule(session: AsyncSession, schedule: Schedule) -> None:
     """Delete `schedule` and its exceptions; its team falls back to the default."""
+    TEAM_CALENDARS.invalidate_after_commit(session)
     await session.delete(schedule)
     await session.flush()
 
 
 async def do_add_exception(session: AsyncSession, schedule: Schedule, data: ExceptionIn) -> ScheduleException:
     """Add a dated exception (Conflict if the date already has one)."""
+    TEAM_CALENDARS.invalidate_after_commit(session)
     taken = await session.scalar(
         select(ScheduleException.id).where(
             ScheduleException.schedule_id == schedule.id, ScheduleException.date == data.date
@@ -83,6 +88,7 @@ async def do_add_exception(session: AsyncSession, schedule: Schedule, data: Exce
 
 async def do_delete_exception(session: AsyncSession, schedule: Schedule, exception_id: object) -> None:
     """Delete one exception of `schedule`; NotFound if it is not one of its exceptions."""
+    TEAM_CALENDARS.invalidate_after_commit(session)
     item = await session.get(ScheduleException, exception_id)
     if item is None or item.schedule_id != schedule.id:
         raise NotFound("exception not found")

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.core.errors import NotFound
+from kefu.db.cache import ConfigCache
 from kefu.schedules.calendar import BusinessCalendar, Interval, parse_intervals, parse_weekly_hours
 from kefu.schedules.models import ExceptionKind, Schedule, ScheduleException
 
@@ -73,8 +74,20 @@ async def find_schedule_for_team(session: AsyncSession, team_id: uuid.UUID | Non
     return await session.scalar(select(Schedule).where(clause).order_by(Schedule.is_default).limit(1))
 
 
+# Team → calendar, invalidated by every schedule change (kefu.schedules.actions).
+TEAM_CALENDARS: ConfigCache[BusinessCalendar] = ConfigCache("team_calendars")
+
+
 async def get_calendar_for_team(session: AsyncSession, team_id: uuid.UUID | None) -> BusinessCalendar:
-    """The business calendar of `team_id` (None: the default); one query, two on a cache miss."""
+    """The business calendar of `team_id` (None: the default), cached per process."""
+
+    async def load(session: AsyncSession) -> BusinessCalendar:
+        return await _calendar_for_team(session, team_id)
+
+    return await TEAM_CALENDARS.get(session, team_id, load)
+
+
+async def _calendar_for_team(session: AsyncSession, team_id: uuid.UUID | None) -> BusinessCalendar:
     schedule = await find_schedule_for_team(session, team_id)
     if schedule is None:
         return _ALWAYS_OPEN

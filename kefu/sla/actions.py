@@ -17,6 +17,7 @@ from kefu.conversations.models import Conversation
 from kefu.conversations.pipeline import ConversationChange
 from kefu.conversations.states import AuthorKind, MessageKind, Status
 from kefu.core.clock import utcnow
+from kefu.db.cache import ConfigCache
 from kefu.schedules.calendar import BusinessCalendar
 from kefu.schedules.service import get_calendar_for_team
 from kefu.sla import deadlines
@@ -32,14 +33,26 @@ def basis_of(conversation: Conversation) -> str:
     return f"{conversation.priority}|{conversation.category}|{team}|{conversation.channel}"
 
 
-async def list_active_policies(session: AsyncSession) -> list[SlaPolicy]:
-    """Active policies in the order they are tried."""
+# Invalidated by every policy change below; other processes follow within seconds (kefu.db.cache).
+ACTIVE_POLICIES: ConfigCache[tuple[SlaPolicy, ...]] = ConfigCache("active_sla_policies")
+
+
+async def _load_policies(session: AsyncSession) -> tuple[SlaPolicy, ...]:
     rows = await session.scalars(
         select(SlaPolicy)
         .where(SlaPolicy.is_active.is_(True))
         .order_by(SlaPolicy.position, SlaPolicy.created_at)
     )
-    return list(rows.all())
+    policies = tuple(rows.all())
+    # Detached copies: they outlive this session and are only ever read.
+    for policy in policies:
+        session.expunge(policy)
+    return policies
+
+
+async def list_active_policies(session: AsyncSession) -> list[SlaPolicy]:
+    """Active policies in the order they are tried (cached per process)."""
+    return list(await ACTIVE_POLICIES.get(session, None, _load_policies))
 
 
 async def pick_policy_for(session: AsyncSession, conversation: Conversation) -> SlaPolicy | None:
@@ -153,6 +166,7 @@ def _apply_policy(policy: SlaPolicy, data: SlaPolicyIn) -> None:
 
 async def do_create_policy(session: AsyncSession, data: SlaPolicyIn) -> SlaPolicy:
     """A new policy; it applies to conversations created or re-picked from now on."""
+    ACTIVE_POLICIES.invalidate_after_commit(session)
     policy = SlaPolicy()
     _apply_policy(policy, data)
     session.add(policy)
@@ -162,6 +176,7 @@ async def do_create_policy(session: AsyncSession, data: SlaPolicyIn) -> SlaPolic
 
 async def do_update_policy(session: AsyncSession, policy: SlaPolicy, data: SlaPolicyIn) -> SlaPolicy:
     """Replace every field of `policy` (running conversations keep their targets until re-picked)."""
+    ACTIVE_POLICIES.invalidate_after_commit(session)
     _apply_policy(policy, data)
     await session.flush()
     return policy
@@ -169,5 +184,6 @@ async def do_update_policy(session: AsyncSession, policy: SlaPolicy, data: SlaPo
 
 async def do_delete_policy(session: AsyncSession, policy: SlaPolicy) -> None:
     """Delete `policy`; conversations that used it keep their deadlines (policy_id becomes NULL)."""
+    ACTIVE_POLICIES.invalidate_after_commit(session)
     await session.delete(policy)
     await session.flush()

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
-from tests.e2e.conftest import AGENT_EMAIL, AGENT_PASSWORD, LiveServer, _free_port
+from tests.e2e.conftest import AGENT_EMAIL, AGENT_PASSWORD, LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -25,75 +21,19 @@ BOSS_PASSWORD = "supervisor-password-42"
 ROOT = Path(__file__).parents[2]
 
 
-def app_with_settings() -> FastAPI:
-    """`kefu serve`'s app plus the settings pages, for as long as the console does not mount them."""
-    from kefu.web.app import create_served_app
-    from kefu.web.console import settings
-
-    app = create_served_app()
-    if not any(getattr(route, "path", "") == "/console/settings" for route in app.routes):
-        app.include_router(settings.router)
-    return app
-
-
-def _mounted(url: str) -> bool:
-    return httpx.get(f"{url}/console/settings", timeout=5).status_code != 404
-
-
-@pytest.fixture(scope="module")
-def server(live_server: LiveServer) -> Iterator[LiveServer]:
-    """The live server if it has the settings pages; otherwise one more process on the same database."""
-    if _mounted(live_server.url):
-        yield live_server
-        return
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = live_server.env | {"KEFU_BASE_URL": url, "KEFU_RUN_WORKER_IN_SERVE": "false"}
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        f"{__name__}:app_with_settings",
-        "--factory",
-        "--port",
-        str(port),
-    ]
-    process = subprocess.Popen(
-        [*command, "--ws", "websockets-sansio"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("the settings server did not come up")
-        yield LiveServer(url, env)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
 @dataclass(frozen=True)
 class Staff:
     token: str  # the agent's API token (conversations arrive through the API)
 
 
 @pytest.fixture(scope="module")
-def staff(server: LiveServer) -> Staff:
+def staff(live_server: LiveServer) -> Staff:
     """A supervisor next to the live server's agent."""
-    server.kefu(
+    live_server.kefu(
         "agent", "create", "--email", BOSS_EMAIL, "--name", "Zhang Boss", "--password", BOSS_PASSWORD,
         "--role", "supervisor",
     )  # fmt: skip
-    return Staff(server.kefu("token", "create", "--agent", AGENT_EMAIL))
+    return Staff(live_server.kefu("token", "create", "--agent", AGENT_EMAIL))
 
 
 @pytest.fixture
@@ -143,11 +83,11 @@ async def open_conversation(live: LiveServer, token: str, subject: str) -> dict[
 
 
 async def test_a_shared_macro_made_in_settings_is_inserted_by_an_agent(
-    browser: Browser, server: LiveServer, staff: Staff, contexts: list[BrowserContext]
+    browser: Browser, live_server: LiveServer, staff: Staff, contexts: list[BrowserContext]
 ) -> None:
     name = f"Deposit reply {uuid.uuid4().hex[:6]}"
     boss, boss_blocked = await signed_in(
-        browser, contexts, server, BOSS_EMAIL, BOSS_PASSWORD, "/console/settings/macros"
+        browser, contexts, live_server, BOSS_EMAIL, BOSS_PASSWORD, "/console/settings/macros"
     )
     form = boss.locator("#macro-form")
     await form.locator('input[name="name"]').fill(name)
@@ -165,11 +105,11 @@ async def test_a_shared_macro_made_in_settings_is_inserted_by_an_agent(
     await expect(boss.locator("table.macros").get_by_text(name)).to_be_visible()
     await expect(boss.locator(".notice")).to_be_visible()
 
-    created = await open_conversation(server, staff.token, f"Macro {uuid.uuid4().hex[:6]}")
+    created = await open_conversation(live_server, staff.token, f"Macro {uuid.uuid4().hex[:6]}")
     li, li_blocked = await signed_in(
         browser,
         contexts,
-        server,
+        live_server,
         AGENT_EMAIL,
         AGENT_PASSWORD,
         f"/console/conversations/{created['reference']}",
@@ -181,11 +121,11 @@ async def test_a_shared_macro_made_in_settings_is_inserted_by_an_agent(
 
 
 async def test_a_trigger_made_in_the_form_acts_on_new_conversations(
-    browser: Browser, server: LiveServer, staff: Staff, contexts: list[BrowserContext]
+    browser: Browser, live_server: LiveServer, staff: Staff, contexts: list[BrowserContext]
 ) -> None:
     marker = f"VIP-{uuid.uuid4().hex[:6]}"
     boss, blocked = await signed_in(
-        browser, contexts, server, BOSS_EMAIL, BOSS_PASSWORD, "/console/settings/triggers"
+        browser, contexts, live_server, BOSS_EMAIL, BOSS_PASSWORD, "/console/settings/triggers"
     )
     form = boss.locator("#trigger-form")
     await form.locator('input[name="name"]').fill(f"{marker} is urgent")
@@ -202,8 +142,8 @@ async def test_a_trigger_made_in_the_form_acts_on_new_conversations(
     await form.locator('button[type="submit"]').click()
     await expect(boss.locator("table.triggers").get_by_text(f"{marker} is urgent")).to_be_visible()
 
-    hit = await open_conversation(server, staff.token, f"Account {marker} question")
-    miss = await open_conversation(server, staff.token, "Just a question")
+    hit = await open_conversation(live_server, staff.token, f"Account {marker} question")
+    miss = await open_conversation(live_server, staff.token, "Just a question")
     assert hit["priority"] == "urgent"
     assert {"vip", "fast-lane"} <= set(hit["tags"])
     assert miss["priority"] != "urgent"
@@ -215,6 +155,6 @@ async def test_a_trigger_made_in_the_form_acts_on_new_conversations(
     await expect(
         boss.locator("table.triggers tr", has_text=f"{marker} is urgent").locator("input[data-action=toggle]")
     ).not_to_be_checked()
-    later = await open_conversation(server, staff.token, f"Another {marker}")
+    later = await open_conversation(live_server, staff.token, f"Another {marker}")
     assert later["priority"] != "urgent"
     assert blocked == []

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kefu.web.console import conversation, inbox
+from kefu.web.console import conversation, inbox, settings
 from kefu.web.console.context import install_console_errors
 from kefu.web.ws import console as console_socket
 
 router = APIRouter(include_in_schema=False)
 router.include_router(inbox.router)
 router.include_router(conversation.router)
+router.include_router(settings.router)
 router.include_router(console_socket.router)
 
 __all__ = ["install_console_errors", "router"]
