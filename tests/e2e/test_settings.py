@@ -74,7 +74,7 @@ async def open_conversation(live: LiveServer, token: str, subject: str) -> dict[
             json={
                 "subject": subject,
                 "body": "Where is my deposit?",
-                "customer": {"email": "c@example.com", "name": "Chen"},
+                "customer": {"email": f"chen-{uuid.uuid4().hex[:8]}@example.com", "name": "Chen"},
             },
             headers={"authorization": f"Bearer {token}"},
         )
