@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.conversations.models import Conversation
 from kefu.conversations.pipeline import ConversationChange
 from kefu.conversations.states import AuthorKind, MessageKind, Status
 from kefu.core.clock import utcnow
+from kefu.db.base import adopt, table_of
 from kefu.db.cache import ConfigCache
 from kefu.schedules.calendar import BusinessCalendar
 from kefu.schedules.service import get_calendar_for_team
@@ -25,6 +26,8 @@ from kefu.sla.models import ClockState, ConversationSla, SlaPolicy
 from kefu.sla.schemas import SlaPolicyIn
 
 _FINISHED = (Status.SOLVED, Status.CLOSED)
+_SLA = table_of(ConversationSla)
+_INSERT_SLA = insert(_SLA)
 
 
 def basis_of(conversation: Conversation) -> str:
@@ -109,11 +112,12 @@ async def process_change(session: AsyncSession, change: ConversationChange) -> N
             loaded.append(await get_calendar_for_team(session, conversation.team_id))
         return loaded[0]
 
-    # A conversation created in this transaction cannot have a row yet: skip the lookup.
+    # A conversation created in this transaction cannot have a row yet: skip the lookup, and write
+    # the new row with one Core INSERT at the end rather than through the unit of work.
     row = None if change.created else await session.get(ConversationSla, conversation.id)
+    inserting = row is None
     if row is None:
         row = new_row(conversation)
-        session.add(row)
     if row.basis != basis_of(conversation):
         await do_repick_policy(session, row, conversation, await calendar())
     await _follow_status(row, conversation, now, calendar, before_message=True)
@@ -125,7 +129,12 @@ async def process_change(session: AsyncSession, change: ConversationChange) -> N
             deadlines.start_next_response(row, await calendar(), message.created_at)
     await _follow_status(row, conversation, now, calendar, before_message=False)
     deadlines.refresh(row)
-    await session.flush()
+    if inserting:
+        values = {column.key: getattr(row, column.key) for column in _SLA.columns}
+        await (await session.connection()).execute(_INSERT_SLA, values)
+        adopt(session, row)
+    else:
+        await session.flush()
 
 
 async def _follow_status(
