@@ -77,7 +77,10 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     runtime: Runtime = request.app.state.runtime
     page = Page(request, runtime.settings)
     title = page.t.gettext("Not found")
-    message = page.t.gettext("This conversation does not exist or you cannot see it.")
+    if request.url.path.startswith("/console/conversations/"):
+        message = page.t.gettext("This conversation does not exist or you cannot see it.")
+    else:
+        message = page.t.gettext("This page does not exist or you cannot use it.")
     return page.render("error.html", status=404, title=title, message=message)
 
 
