@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -29,16 +30,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-async def live(runtime: Runtime) -> AsyncIterator[Live]:
-    """The app served over TCP on a free port for the length of one test."""
+@asynccontextmanager
+async def serving(runtime: Runtime) -> AsyncIterator[Live]:
+    """The app of `runtime` served over TCP on a free port (one node of a deployment)."""
     port = _free_port()
     app = create_app(runtime=runtime, start_worker=False)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="websockets-sansio"
-        )
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="websockets-sansio"
     )
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -50,6 +50,13 @@ async def live(runtime: Runtime) -> AsyncIterator[Live]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=10)
+
+
+@pytest.fixture
+async def live(runtime: Runtime) -> AsyncIterator[Live]:
+    """The app served over TCP on a free port for the length of one test."""
+    async with serving(runtime) as node:
+        yield node
 
 
 async def sign_in(live: Live, email: str) -> tuple[str, str]:
