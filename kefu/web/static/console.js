@@ -154,6 +154,10 @@
       case "sla.warning":
       case "sla.breached":
         refreshSoon("list", "counts");
+        if (payload.assignee_id === me) {
+          const key = event.name === "sla.breached" ? "breached" : "due_soon";
+          toast(text(key, { reference: payload.reference || "" }), event.name === "sla.breached" ? "error" : "info");
+        }
         break;
       default:
         break;
