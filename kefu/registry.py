@@ -24,6 +24,8 @@ MODEL_MODULES = (
     "kefu.sla.models",
     "kefu.routing.models",
     "kefu.automation.models",
+    "kefu.kb.models",
+    "kefu.search.models",
 )
 
 # Modules that define outbox job handlers: each exports `HANDLERS` (name → handler) and `PERIODIC`

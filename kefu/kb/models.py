@@ -1,0 +1,3 @@
+"""Knowledge-base tables (filled in by the knowledge-base work)."""
+
+from __future__ import annotations
