@@ -253,8 +253,12 @@ class ConsoleConnection:
                     raise _Revoked
                 self.actor = actor
                 self.private_team_ids = await list_private_team_ids(session)
-                if self.connection_id is not None:
-                    await do_connection_heartbeat(session, self.connection_id)
+                alive = self.connection_id is not None and await do_connection_heartbeat(
+                    session, self.connection_id
+                )
+                if not alive:
+                    # Reaped as stale (this node stalled past the timeout): register the socket again.
+                    self.connection_id = await do_connection_opened(session, self.actor.agent_id, NODE)
 
     async def receive(self) -> None:
         """Read client frames until the socket closes; bad frames get an error frame, not a crash."""
