@@ -240,3 +240,41 @@ async def test_presence_follows_the_sockets(live: Live, db: Database, runtime: R
             break
         await asyncio.sleep(0.02)
     assert await status() == "away"
+
+
+async def test_heartbeat_rechecks_the_session_and_reregisters_a_reaped_connection(
+    live: Live, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import delete, func, select, update
+
+    from kefu.auth.models import AgentSession
+    from kefu.core.clock import utcnow
+    from kefu.routing.models import AgentConnection
+    from kefu.web.ws import console
+
+    monkeypatch.setattr(console, "HEARTBEAT_SECONDS", 0.1)
+    li = await make_agent(db.sessionmaker, "li@kefu.test")
+    cookie, _ = await sign_in(live, li.email)
+
+    async def connections() -> int:
+        async with db.sessionmaker() as session:
+            return int(await session.scalar(select(func.count()).select_from(AgentConnection)) or 0)
+
+    async with await open_socket(live, cookie) as socket:
+        await hello(socket)
+        assert await connections() == 1
+        async with db.sessionmaker() as session, session.begin():
+            await session.execute(delete(AgentConnection))  # as the stale-connection sweep would
+        for _ in range(100):
+            if await connections() == 1:
+                break
+            await asyncio.sleep(0.05)
+        assert await connections() == 1
+        # A session ended without an event (expired, or revoked by another node's crash): the
+        # next heartbeat notices and closes the socket.
+        async with db.sessionmaker() as session, session.begin():
+            await session.execute(update(AgentSession).values(revoked_at=utcnow()))
+        with pytest.raises(ConnectionClosed) as closed:
+            await drain(socket)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4401
