@@ -276,6 +276,49 @@
       }
     });
 
+    // Help-center articles: search in the conversation's language, insert "title: absolute link".
+    const articleQuery = document.getElementById("article-query");
+    const articleResults = document.getElementById("article-results");
+    const baseUrl = document.querySelector('meta[name="kefu-base-url"]').content.replace(/\/$/, "");
+    let articleTimer = null;
+    if (articleQuery) {
+      articleQuery.addEventListener("input", () => {
+        clearTimeout(articleTimer);
+        articleTimer = setTimeout(findArticles, 250);
+      });
+    }
+
+    async function findArticles() {
+      articleResults.replaceChildren();
+      const q = articleQuery.value.trim();
+      if (!q) return;
+      const locale = articleQuery.closest(".article-picker").dataset.locale;
+      const params = new URLSearchParams({ q, locale, limit: "5" });
+      let found = [];
+      try {
+        const response = await fetch("/api/v1/kb/search?" + params, { credentials: "same-origin" });
+        if (response.ok) found = (await response.json()).results || [];
+      } catch (error) {
+        return;
+      }
+      for (const article of found) {
+        const item = document.createElement("li");
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = article.title;
+        button.addEventListener("click", () => {
+          const line = article.title + ": " + baseUrl + article.url;
+          const at = textarea.selectionStart;
+          textarea.value = textarea.value.slice(0, at) + line + textarea.value.slice(at);
+          articleResults.replaceChildren();
+          articleQuery.value = "";
+          textarea.focus();
+        });
+        item.appendChild(button);
+        articleResults.appendChild(item);
+      }
+    }
+
     const macro = document.getElementById("macro");
     if (macro) {
       macro.addEventListener("change", async () => {
