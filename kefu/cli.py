@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.roles import Role, Scope
 from kefu.core.errors import KefuError
+from kefu.kb.cli import kb_app
 from kefu.settings import InsecureSettingsError, Settings, get_settings
 
 app = typer.Typer(help="Kefu (客服): customer support for cryptocurrency exchanges.", no_args_is_help=True)
@@ -22,6 +23,7 @@ agent_app = typer.Typer(help="Manage support agents.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens for scripts and integrations.", no_args_is_help=True)
 app.add_typer(agent_app, name="agent")
 app.add_typer(token_app, name="token")
+app.add_typer(kb_app, name="kb")
 err = Console(stderr=True)
 T = TypeVar("T")
 

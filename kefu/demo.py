@@ -24,6 +24,7 @@ from kefu.conversations.timeline import NewMessage
 from kefu.demo_setup import do_load_demo_rules
 from kefu.inboxes.models import ChannelKind, Inbox, Team, TeamMember
 from kefu.integrations.exchange.demo_data import ALICE, BOB, CAROL, fake_hash
+from kefu.kb.demo import load_demo_kb
 
 DEMO_AGENT_EMAIL = "agent@kefu.localhost"
 DEMO_AGENT_PASSWORD = "kefu-demo-password"  # noqa: S105 - demo only; `kefu demo` refuses production
@@ -133,6 +134,7 @@ async def do_load_demo(session: AsyncSession) -> bool:
         session.add(TeamMember(team_id=team.id, agent_id=supervisor.id))
     await session.flush()
     await do_load_demo_rules(session, await build_actor(session, supervisor), teams)
+    await load_demo_kb(session)
 
     team_for = {Category.DEPOSIT: "funds", Category.WITHDRAWAL: "funds", Category.SECURITY: "security"}
     staff = await build_actor(session, agent)

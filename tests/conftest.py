@@ -24,6 +24,7 @@ from kefu.db.cache import clear_config_caches
 from kefu.db.engine import create_engine, create_sessionmaker
 from kefu.registry import load_models
 from kefu.runtime import Runtime
+from kefu.search.index import ensure_search_schema
 from kefu.settings import Settings
 
 POSTGRES_URL = os.environ.get("KEFU_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -97,6 +98,8 @@ async def _open_database(backend: str, tmp_root: Path) -> Database:
     metadata = load_models()
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
+        # What migrations add beyond the models: the full-text objects of search.
+        await conn.run_sync(ensure_search_schema)
     return Database(backend, url, engine, create_sessionmaker(engine))
 
 
@@ -110,6 +113,7 @@ async def truncate_all(database: Database) -> None:
         else:
             for table in tables:
                 await conn.execute(table.delete())
+            await conn.execute(text("DELETE FROM search_fts"))
 
 
 @pytest.fixture(scope="session")

@@ -39,14 +39,25 @@ async def downgrade_async(database_url: str, revision: str) -> None:
     await asyncio.to_thread(downgrade, database_url, revision)
 
 
-# Indexes on expressions (JSON form fields): autogenerate can neither reflect nor compare them on
-# every dialect, so migrations write them by hand and comparisons leave them out.
+# Objects the models cannot describe, written by hand in migrations and left out of comparisons:
+# indexes on JSON expressions, and the full-text parts of search (kefu.search.index): SQLite's FTS5
+# virtual table with its shadow tables, PostgreSQL's generated tsvector column and its GIN index.
 EXPRESSION_INDEXES = frozenset({"ix_conversations_form_order_id", "ix_conversations_form_tx_hash"})
+FULL_TEXT_INDEXES = frozenset({"ix_search_documents_tsv"})
+FULL_TEXT_TABLE_PREFIX = "search_fts"
+FULL_TEXT_COLUMNS = frozenset({("search_documents", "tsv")})
 
 
 def include_object(
     item: object, name: str | None, type_: str, reflected: bool, compare_to: object | None
 ) -> bool:
-    """Alembic's autogenerate filter: everything except the hand-written expression indexes."""
-    del item, reflected, compare_to
-    return not (type_ == "index" and name in EXPRESSION_INDEXES)
+    """Alembic's autogenerate filter: everything except the hand-written objects above."""
+    del reflected, compare_to
+    if type_ == "index":
+        return name not in EXPRESSION_INDEXES | FULL_TEXT_INDEXES
+    if type_ == "table":
+        return not (name or "").startswith(FULL_TEXT_TABLE_PREFIX)
+    if type_ == "column":
+        table = getattr(getattr(item, "table", None), "name", None)
+        return (table, name) not in FULL_TEXT_COLUMNS
+    return True

@@ -79,7 +79,9 @@ class ArticleRevision(IdMixin, Base):
     __tablename__ = "kb_article_revisions"
     __table_args__ = (UniqueConstraint("article_id", "revision"),)
 
-    article_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("kb_articles.id", ondelete="CASCADE"), index=True)
+    article_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("kb_articles.id", ondelete="CASCADE"), index=True
+    )
     revision: Mapped[int] = mapped_column()
     title: Mapped[str] = mapped_column(String(MAX_TITLE_LENGTH))
     body: Mapped[str] = mapped_column(Text)

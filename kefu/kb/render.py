@@ -38,7 +38,7 @@ def _parser() -> MarkdownIt:
 def _allowed_url(url: str, schemes: frozenset[str]) -> bool:
     """Absolute URLs with an allowed scheme, or relative ones (no scheme, no protocol-relative host)."""
     cleaned = url.strip()
-    if cleaned.startswith("//") or cleaned.startswith("\\"):
+    if cleaned.startswith(("//", "\\")):
         return False
     try:
         parts = urlsplit(cleaned)

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from kefu.kb.models import MAX_BODY_LENGTH, MAX_SLUG_LENGTH, MAX_TITLE_LENGTH
 
@@ -59,15 +59,25 @@ def _clean_body(value: str) -> str:
 
 def _clean_tags(values: list[str]) -> list[str]:
     seen: list[str] = []
+    folded: set[str] = set()
     for raw in values:
-        tag = unicodedata.normalize("NFKC", _no_control(raw)).strip().lower()
+        tag = " ".join(unicodedata.normalize("NFKC", _no_control(raw)).split())
         if not tag:
             raise ValueError("tags must not be empty")
         if len(tag) > MAX_TAG_LENGTH:
             raise ValueError(f"tags are at most {MAX_TAG_LENGTH} characters")
-        if tag not in seen:
+        # Case-insensitive duplicates ("KYC", "kyc") are one tag; the first spelling wins.
+        if tag.casefold() not in folded:
+            folded.add(tag.casefold())
             seen.append(tag)
     return seen
+
+
+def _yaml_scalars_as_text(values: object) -> object:
+    # YAML reads a tag like `429` as a number; in a tag list it is meant as text.
+    if isinstance(values, list):
+        return [str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for v in values]
+    return values
 
 
 Title = Annotated[str, Field(min_length=1, max_length=MAX_TITLE_LENGTH), AfterValidator(_clean_title)]
@@ -88,7 +98,7 @@ class FrontMatter(BaseModel):
     locale: LocaleName
     title: Title
     category: CategoryName
-    tags: Tags = Field(default_factory=list)
+    tags: Annotated[Tags, BeforeValidator(_yaml_scalars_as_text)] = Field(default_factory=list)
 
 
 class ArticleContent(BaseModel):
@@ -125,7 +135,7 @@ class PreviewIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    body: Annotated[str, Field(max_length=MAX_BODY_LENGTH)]
+    body: Annotated[str, Field(max_length=MAX_BODY_LENGTH), AfterValidator(_no_control)]
 
 
 class VoteIn(BaseModel):

@@ -1,0 +1,1 @@
+"""Knowledge-base search: normalisation (jieba, OpenCC, snowball), FTS5/PostgreSQL backends, ranking."""

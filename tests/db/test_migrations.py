@@ -44,7 +44,8 @@ def _diff(connection: Connection) -> list[object]:
 
 
 def _tables(connection: Connection) -> set[str]:
-    return set(inspect(connection).get_table_names()) - {"alembic_version"}
+    names = set(inspect(connection).get_table_names()) - {"alembic_version"}
+    return {name for name in names if not name.startswith(migrate.FULL_TEXT_TABLE_PREFIX)}
 
 
 def _conversation_indexes(connection: Connection) -> set[str]:
@@ -56,6 +57,14 @@ def _conversation_indexes(connection: Connection) -> set[str]:
     return {str(name) for (name,) in connection.execute(text(query))}
 
 
+def _has_full_text(connection: Connection) -> bool:
+    if connection.dialect.name == "sqlite":
+        query = "SELECT count(*) FROM sqlite_master WHERE name = 'search_fts'"
+    else:
+        query = "SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_search_documents_tsv'"
+    return connection.execute(text(query)).scalar() == 1
+
+
 async def test_upgrade_matches_models_and_downgrade_removes_everything(empty_url: str) -> None:
     await migrate.upgrade_async(empty_url)
     engine = create_engine(empty_url)
@@ -64,6 +73,7 @@ async def test_upgrade_matches_models_and_downgrade_removes_everything(empty_url
             assert await conn.run_sync(_diff) == []
             assert await conn.run_sync(_tables) == set(load_models().tables)
             assert await conn.run_sync(_conversation_indexes) >= migrate.EXPRESSION_INDEXES
+            assert await conn.run_sync(_has_full_text)
         await migrate.downgrade_async(empty_url, "base")
         async with engine.connect() as conn:
             assert await conn.run_sync(_tables) == set()

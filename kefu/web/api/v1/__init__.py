@@ -11,6 +11,8 @@ from kefu.web.api.v1 import (
     automation,
     conversations,
     customers,
+    kb,
+    kb_search,
     routing,
     schedules,
     sla,
@@ -26,3 +28,5 @@ router.include_router(routing.router)
 router.include_router(automation.router)
 router.include_router(schedules.router)
 router.include_router(sla.router)
+router.include_router(kb_search.router)
+router.include_router(kb.router)
