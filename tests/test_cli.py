@@ -198,3 +198,25 @@ def test_standalone_worker_claims_jobs_and_stops_on_sigterm(env: dict[str, str])
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=20) == 0
+
+
+def test_kb_import_and_export_as_a_separate_process(env: dict[str, str], tmp_path: Path) -> None:
+    kefu(env, "migrate")
+    source = tmp_path / "kb" / "en"
+    source.mkdir(parents=True)
+    (source / "fees.md").write_text(
+        "---\nslug: fees\nlocale: en\ntitle: Trading fees\ncategory: trading\ntags: [fees]\n---\n"
+        "Maker and taker fees depend on your 30-day volume.\n",
+        encoding="utf-8",
+    )
+    first = kefu(env, "kb", "import", str(tmp_path / "kb"))
+    assert "1 created" in first.stdout + first.stderr
+    again = kefu(env, "kb", "import", str(tmp_path / "kb"))
+    assert "1 unchanged" in again.stdout + again.stderr
+    kefu(env, "kb", "export", str(tmp_path / "out"))
+    exported = (tmp_path / "out" / "en" / "fees.md").read_text(encoding="utf-8")
+    assert "Maker and taker fees" in exported
+    (source / "broken.md").write_text("---\nslug: [\n---\nbody", encoding="utf-8")
+    failed = kefu(env, "kb", "import", str(tmp_path / "kb"), check=False)
+    assert failed.returncode == 1
+    assert "1 failed" in failed.stdout + failed.stderr

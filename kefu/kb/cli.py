@@ -38,6 +38,9 @@ def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable
     """Run `work` in one committed transaction against the configured database (as `kefu demo`)."""
     from kefu.db.engine import create_engine, create_sessionmaker
     from kefu.db.uow import transaction
+    from kefu.registry import load_models
+
+    load_models()  # every mapper, so foreign keys to other domains' tables resolve
 
     async def run() -> T:
         engine = create_engine(settings.database_url)
