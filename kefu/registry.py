@@ -26,6 +26,7 @@ MODEL_MODULES = (
     "kefu.automation.models",
     "kefu.kb.models",
     "kefu.search.models",
+    "kefu.incidents.models",
 )
 
 # Modules that define outbox job handlers: each exports `HANDLERS` (name → handler) and `PERIODIC`
@@ -34,6 +35,7 @@ JOB_MODULES = (
     "kefu.sla.jobs",
     "kefu.routing.jobs",
     "kefu.automation.jobs",
+    "kefu.incidents.jobs",
 )
 
 
