@@ -9,3 +9,4 @@ class JobName(StrEnum):
     EMAIL_SEND = "email.send"
     CHANNEL_DELIVER = "channel.deliver"
     WEBHOOK_DELIVER = "webhook.deliver"
+    INCIDENT_NOTIFY = "incident.notify"

@@ -132,3 +132,13 @@ async def find_article(session: AsyncSession, locale: str, slug: str) -> Article
         select(Article).where(Article.locale == locale, Article.slug == slug)
     )
     return result
+
+
+async def count_published_by_category(session: AsyncSession, locale: str) -> dict[str, int]:
+    """How many published articles each category has in `locale` (one grouped query)."""
+    rows = await session.execute(
+        select(Article.category, func.count())
+        .where(Article.locale == locale, Article.status == ArticleStatus.PUBLISHED)
+        .group_by(Article.category)
+    )
+    return {str(category): int(count) for category, count in rows}

@@ -15,6 +15,8 @@ from kefu.web.api.v1.health import router as health_router
 from kefu.web.console import install_console_errors
 from kefu.web.console import router as console_router
 from kefu.web.errors import install_error_handlers
+from kefu.web.helpcenter import install_help_center_errors
+from kefu.web.helpcenter import router as help_center_router
 from kefu.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from kefu.web.pages import install_page_errors
 from kefu.web.pages import router as pages_router
@@ -64,6 +66,8 @@ def create_app(
     app.include_router(pages_router)
     install_console_errors(app)
     app.include_router(console_router)
+    install_help_center_errors(app)
+    app.include_router(help_center_router)
     app.mount(STATIC_PREFIX, static_files(), name="static")
     max_body = settings.upload_max_bytes * 10 + _BODY_OVERHEAD
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body)

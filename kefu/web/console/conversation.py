@@ -23,6 +23,7 @@ from kefu.inboxes.models import Team
 from kefu.sla.service import get_conversation_sla
 from kefu.web.console.context import Console, ConsoleDep, ConsoleNotFound
 from kefu.web.console.inbox import category_label, channel_label, labels
+from kefu.web.console.incidents import incidents_context
 from kefu.web.deps import DbSession, RuntimeDep
 from kefu.workspace.customer_panel import get_customer_panel
 
@@ -101,6 +102,7 @@ async def conversation_page(
     }
     if fragment == "timeline":
         return console.render("console/_timeline.html", **context)
+    context.update(await incidents_context(session, console.actor, conversation))
     return console.render(
         "console/conversation.html",
         panel=await get_customer_panel(session, console.actor, conversation, runtime.exchange),

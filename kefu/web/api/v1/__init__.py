@@ -11,6 +11,7 @@ from kefu.web.api.v1 import (
     automation,
     conversations,
     customers,
+    incidents,
     kb,
     kb_search,
     routing,
@@ -30,3 +31,4 @@ router.include_router(schedules.router)
 router.include_router(sla.router)
 router.include_router(kb_search.router)
 router.include_router(kb.router)
+router.include_router(incidents.router)
