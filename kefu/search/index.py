@@ -15,6 +15,7 @@ PostgreSQL::
         || setweight(to_tsvector('simple', tag_terms), 'B')
         || setweight(to_tsvector('simple', body_terms), 'C')) STORED
     CREATE INDEX IF NOT EXISTS ix_search_documents_tsv ON search_documents USING gin (tsv)
+    ALTER TABLE search_documents ALTER COLUMN tsv SET STORAGE MAIN
 """
 
 from __future__ import annotations
@@ -22,14 +23,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final, NamedTuple, Protocol
 
-from sqlalchemy import Connection, delete, func, select, text, update
+from sqlalchemy import Connection, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.core.clock import utcnow
 from kefu.db.base import table_of
 from kefu.db.cache import ConfigCache
+from kefu.search.doccache import forget_document_after_commit
 from kefu.search.models import SearchDocument, SearchTermStat
 from kefu.search.normalize import analyze, strip_markdown
 from kefu.search.ranking import Stats
@@ -47,7 +50,19 @@ POSTGRES_DDL: Final = (
     "|| setweight(to_tsvector('simple', tag_terms), 'B') "
     "|| setweight(to_tsvector('simple', body_terms), 'C')) STORED",
     "CREATE INDEX IF NOT EXISTS ix_search_documents_tsv ON search_documents USING gin (tsv)",
+    # Keep the tsvector in the row (compressed) and push the wide text columns out to TOAST instead:
+    # ranking reads every matching row's tsvector, and an out-of-line one costs ~10 page reads.
+    "ALTER TABLE search_documents ALTER COLUMN tsv SET STORAGE MAIN",
 )
+
+
+class CandidateRef(NamedTuple):
+    """A candidate document as the full-text query returns it (version: its `updated_at`, as text)."""
+
+    id: uuid.UUID
+    slug: str
+    title: str
+    version: str
 
 
 class SearchIndex(Protocol):
@@ -69,8 +84,8 @@ class SearchIndex(Protocol):
 
     async def candidates(
         self, session: AsyncSession, locale: str, terms: Sequence[str], limit: int
-    ) -> list[uuid.UUID]:
-        """Ids of up to `limit` documents of `locale` containing any of `terms`, roughly best first."""
+    ) -> list[CandidateRef]:
+        """Up to `limit` documents of `locale` containing any of `terms`, roughly best first."""
 
 
 def get_index(session: AsyncSession) -> SearchIndex:
@@ -87,6 +102,12 @@ def get_index(session: AsyncSession) -> SearchIndex:
 # Collection size and average field lengths move slowly; a few seconds' staleness is harmless.
 _stats_cache: ConfigCache[tuple[int, dict[str, float]]] = ConfigCache("search_stats", ttl=10.0)
 _vocabulary_cache: ConfigCache[tuple[str, ...]] = ConfigCache("search_vocabulary", ttl=60.0)
+
+
+_TERM_DF = select(table_of(SearchTermStat).c.term, table_of(SearchTermStat).c.df).where(
+    table_of(SearchTermStat).c.locale == bindparam("locale"),
+    table_of(SearchTermStat).c.term.in_(bindparam("terms", expanding=True)),
+)
 
 
 def invalidate_stats(session: AsyncSession) -> None:
@@ -117,10 +138,8 @@ async def load_stats(session: AsyncSession, locale: str, terms: Iterable[str]) -
     wanted = sorted(set(terms))
     df: dict[str, int] = {}
     if wanted:
-        table = table_of(SearchTermStat)
-        rows = await session.execute(
-            select(table.c.term, table.c.df).where(table.c.locale == locale, table.c.term.in_(wanted))
-        )
+        connection = await session.connection()  # Core on the connection: no per-query ORM overhead
+        rows = await connection.execute(_TERM_DF, {"locale": locale, "terms": wanted})
         df = {term: count for term, count in rows if count > 0}
     return Stats(docs=docs, avg_length=averages, df=df)
 
@@ -216,6 +235,7 @@ async def do_index_document(
         "title_len": len(analyzed.title),
         "tag_len": len(analyzed.tags),
         "body_len": len(analyzed.body),
+        "updated_at": utcnow(),  # the version parsed-term caches are checked against
     }
     table = table_of(SearchDocument)
     new = analyzed.vocabulary()
@@ -233,6 +253,7 @@ async def do_index_document(
             await _adjust_df(session, locale, new - old_terms, +1)
     await get_index(session).upsert(session, doc_id, locale, analyzed.title, analyzed.tags, analyzed.body)
     invalidate_stats(session)
+    forget_document_after_commit(session, doc_id)
 
 
 async def _stored_vocabulary(session: AsyncSession, doc_id: uuid.UUID) -> tuple[str, set[str]] | None:
@@ -258,3 +279,4 @@ async def do_remove_document(session: AsyncSession, doc_id: uuid.UUID) -> None:
     await session.execute(delete(table_of(SearchDocument)).where(table_of(SearchDocument).c.id == doc_id))
     await get_index(session).delete(session, doc_id)
     invalidate_stats(session)
+    forget_document_after_commit(session, doc_id)

@@ -8,19 +8,24 @@ never counts twice. Multi-word entries ("google authenticator") are kept when th
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.audit.actions import record_audit
+from kefu.auth.actors import Actor
 from kefu.core.errors import InvalidInput
+from kefu.core.ids import new_id
 from kefu.db.cache import ConfigCache
 from kefu.search.models import SearchSynonym
 from kefu.search.normalize import analyze
 
 LOCALES: Final = ("zh-CN", "en")
+MAX_GROUPS: Final = 500
 MAX_GROUP_TERMS: Final = 20
-MAX_TERM_LENGTH: Final = 50
+MAX_TERM_LENGTH: Final = 40
 
 DEFAULT_SYNONYMS: Final[Mapping[str, tuple[tuple[str, ...], ...]]] = {
     "zh-CN": (
@@ -74,7 +79,17 @@ DEFAULT_SYNONYMS: Final[Mapping[str, tuple[tuple[str, ...], ...]]] = {
     ),
 }
 
-_cache: ConfigCache[tuple[frozenset[str], ...]] = ConfigCache("search_synonyms", ttl=30.0)
+# Other processes pick up an admin's change within `ttl` seconds (this one at once).
+_cache: ConfigCache[tuple[frozenset[str], ...]] = ConfigCache("search_synonyms", ttl=5.0)
+
+
+@dataclass(frozen=True)
+class SynonymList:
+    """The synonym groups of a locale as admins wrote them; `is_default` until a list is saved."""
+
+    locale: str
+    groups: list[list[str]]
+    is_default: bool
 
 
 def analyze_group(terms: Iterable[str]) -> frozenset[str]:
@@ -110,27 +125,70 @@ async def get_synonym_groups(session: AsyncSession, locale: str) -> tuple[frozen
     return await _cache.get(session, locale, load)
 
 
+def check_locale(locale: str) -> str:
+    """`locale` if the help center has it, else InvalidInput."""
+    if locale not in LOCALES:
+        raise InvalidInput("unknown locale", fields={"locale": "must be en or zh-CN"})
+    return locale
+
+
 def check_synonym_groups(groups: Sequence[Sequence[str]]) -> list[list[str]]:
-    """Validated, trimmed groups (each 2..20 terms of 1..50 characters) or InvalidInput."""
+    """Validated groups: at most 500, each 2-20 distinct trimmed terms of 1-40 characters, no NUL."""
+    if len(groups) > MAX_GROUPS:
+        raise InvalidInput(f"at most {MAX_GROUPS} synonym groups", fields={"groups": "too many"})
     clean: list[list[str]] = []
-    for group in groups:
-        terms = [t.strip() for t in group if t.strip()]
+    for position, group in enumerate(groups):
+        if isinstance(group, str) or len(group) > MAX_GROUP_TERMS:
+            raise InvalidInput(
+                "each synonym group needs 2-20 terms", fields={f"groups.{position}": "2-20 terms"}
+            )
+        terms = list(dict.fromkeys(str(t).strip() for t in group))
         if not 2 <= len(terms) <= MAX_GROUP_TERMS or any(
-            len(t) > MAX_TERM_LENGTH or "\x00" in t for t in terms
+            not 1 <= len(t) <= MAX_TERM_LENGTH or not t.isprintable() for t in terms
         ):
-            raise InvalidInput("each synonym group needs 2-20 terms of at most 50 characters")
+            raise InvalidInput(
+                "each synonym group needs 2-20 distinct terms of 1-40 printable characters",
+                fields={f"groups.{position}": "2-20 distinct terms of 1-40 printable characters"},
+            )
         clean.append(terms)
     return clean
 
 
-async def do_replace_synonyms(session: AsyncSession, locale: str, groups: Sequence[Sequence[str]]) -> None:
-    """Replace the synonym list of `locale` (admins); takes effect in this process after commit."""
-    if locale not in LOCALES:
-        raise InvalidInput("unknown locale", fields={"locale": "must be en or zh-CN"})
+async def list_synonyms(session: AsyncSession, locale: str) -> SynonymList:
+    """The synonym groups of `locale` as written (the defaults when no list was saved)."""
+    rows = (
+        await session.scalars(
+            select(SearchSynonym.terms).where(SearchSynonym.locale == locale).order_by(SearchSynonym.id)
+        )
+    ).all()
+    if not rows:
+        return SynonymList(locale, [list(g) for g in DEFAULT_SYNONYMS.get(locale, ())], is_default=True)
+    return SynonymList(locale, [list(terms) for terms in rows if terms], is_default=False)
+
+
+async def do_replace_synonyms(
+    session: AsyncSession, locale: str, groups: Sequence[Sequence[str]], *, actor: Actor | None = None
+) -> list[list[str]]:
+    """Replace the synonym list of `locale` (supervisors); applies at query time, so no reindex.
+
+    Takes effect in this process at once and in others within the cache's ttl. An empty list is
+    kept as one empty marker row, so "no synonyms" does not fall back to the defaults.
+    """
+    check_locale(locale)
     clean = check_synonym_groups(groups)
     await session.execute(delete(SearchSynonym).where(SearchSynonym.locale == locale))
-    session.add_all(SearchSynonym(locale=locale, terms=terms) for terms in clean)
+    ids = sorted(new_id() for _ in range(max(1, len(clean))))  # listed back in the order given
+    session.add_all(
+        SearchSynonym(id=i, locale=locale, terms=terms) for i, terms in zip(ids, clean or [[]], strict=True)
+    )
+    if actor is not None:
+        await record_audit(
+            session, action="search.synonyms_replaced", actor=actor, target_type="search_synonyms",
+            target_id=locale, details={"group_count": len(clean)},
+        )  # fmt: skip
+    await session.flush()
     _cache.invalidate_after_commit(session)
+    return clean
 
 
 async def do_seed_synonyms(session: AsyncSession) -> None:

@@ -136,6 +136,7 @@ _POSTGRES_FULL_TEXT = (
     "|| setweight(to_tsvector('simple', tag_terms), 'B') "
     "|| setweight(to_tsvector('simple', body_terms), 'C')) STORED",
     "CREATE INDEX IF NOT EXISTS ix_search_documents_tsv ON search_documents USING gin (tsv)",
+    "ALTER TABLE search_documents ALTER COLUMN tsv SET STORAGE MAIN",
 )
 
 

@@ -137,7 +137,11 @@ def test_templates_and_styles_have_no_inline_code_or_other_origins() -> None:
         ), template.name
         assert "<style" not in text, template.name
         assert " style=" not in text, template.name
-        assert "|safe" not in text.replace(" ", ""), template.name
+        compact = text.replace(" ", "")
+        if template.name == "article.html" and template.parent.name == "hc":
+            # One exception: an article body, already sanitised by nh3 in kefu.kb.render.
+            compact = compact.replace("{{body_html|safe}}", "")
+        assert "|safe" not in compact, template.name
         assert not re.search(r"https?://|//[a-z]", text), template.name
     for asset in STATIC_DIR.rglob("*"):
         if not asset.is_file() or asset.parent.name == "vendor":

@@ -16,6 +16,7 @@ from kefu.web.api.v1 import (
     kb_search,
     routing,
     schedules,
+    search_admin,
     sla,
 )
 
@@ -32,3 +33,4 @@ router.include_router(sla.router)
 router.include_router(kb_search.router)
 router.include_router(kb.router)
 router.include_router(incidents.router)
+router.include_router(search_admin.router)
