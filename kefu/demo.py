@@ -92,7 +92,11 @@ async def _ensure_teams(session: AsyncSession) -> dict[str, Team]:
 
 
 async def do_load_demo(session: AsyncSession) -> bool:
-    """Load the demo floor unless it is there already; returns whether anything was created."""
+    """Load the demo floor unless it is there already; returns whether anything was created.
+
+    The demo knowledge base is brought up to date every time (its import is idempotent).
+    """
+    await load_demo_kb(session)
     if await session.scalar(select(Agent).where(Agent.email == DEMO_AGENT_EMAIL)) is not None:
         return False
     teams = await _ensure_teams(session)
@@ -134,7 +138,6 @@ async def do_load_demo(session: AsyncSession) -> bool:
         session.add(TeamMember(team_id=team.id, agent_id=supervisor.id))
     await session.flush()
     await do_load_demo_rules(session, await build_actor(session, supervisor), teams)
-    await load_demo_kb(session)
 
     team_for = {Category.DEPOSIT: "funds", Category.WITHDRAWAL: "funds", Category.SECURITY: "security"}
     staff = await build_actor(session, agent)
