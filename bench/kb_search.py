@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/kb_search.py [--articles 10000] [--queries 500] [--postgres URL]
 
-Articles are made by recombining the paragraphs of shared/eval/kb/corpus (half per locale), so the
+Articles are made by recombining the paragraphs of tests/fixtures/kb_eval/corpus (half per locale), so the
 vocabulary and term statistics look like a real help center's; queries are the dev set's.
 """
 
@@ -28,7 +28,7 @@ from kefu.search.doccache import documents
 from kefu.search.index import do_index_document, ensure_search_schema
 from kefu.search.service import search_articles
 
-EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval" / "kb"
+EVAL_DIR = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "kb_eval"
 
 
 def _tags(value: object) -> list[str]:

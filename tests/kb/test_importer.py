@@ -15,7 +15,7 @@ from kefu.kb.models import Article, ArticleRevision, ArticleStatus
 from tests.conftest import Database
 from tests.kb.conftest import IndexCalls
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "eval" / "kb" / "corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "kb_eval" / "corpus"
 GOOD = "---\nslug: {slug}\nlocale: en\ntitle: A title\ncategory: general\ntags: [a, b]\n---\nSome body.\n"
 
 
@@ -24,7 +24,6 @@ async def _count(db: Database, model: type[Article] | type[ArticleRevision]) -> 
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared eval corpus is not checked out")
 async def test_eval_corpus_imports_idempotently(
     db: Database, index_calls: IndexCalls, tmp_path: Path
 ) -> None:

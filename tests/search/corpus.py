@@ -1,4 +1,4 @@
-"""The evaluation corpus and dev queries of shared/eval/kb, and the evaluator's metrics."""
+"""The evaluation corpus and dev queries (a copy in tests/fixtures/kb_eval) and the evaluator's metrics."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.search.index import do_index_document
 from kefu.search.service import search_articles
 
-EVAL_DIR = Path(__file__).resolve().parents[3] / "shared" / "eval" / "kb"
+EVAL_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "kb_eval"
 
 
 @dataclass(frozen=True)
