@@ -1,0 +1,92 @@
+"""The "Submit a request" form in a real browser: a trading problem with a screenshot, field errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.async_api import Browser, ConsoleMessage, Page, expect
+
+from tests.e2e.conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def demo_kb(live_server: LiveServer) -> LiveServer:
+    """The demo content (knowledge base included), for the suggested articles."""
+    live_server.kefu("demo")
+    return live_server
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    """A fresh English page that fails the test on any Content Security Policy report."""
+    context = await browser.new_context(locale="en-US", timezone_id="Asia/Shanghai")
+    opened = await context.new_page()
+    blocked: list[str] = []
+
+    def watch(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            blocked.append(message.text)
+
+    opened.on("console", watch)
+    try:
+        yield opened
+        assert blocked == []
+    finally:
+        await context.close()
+
+
+def _screenshot(tmp_path: Path) -> Path:
+    path = tmp_path / "screenshot.png"
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(path, format="PNG")
+    return path
+
+
+async def test_trading_problem_with_a_screenshot(page: Page, demo_kb: LiveServer, tmp_path: Path) -> None:
+    await page.goto(f"{demo_kb.url}/hc/en/requests/new")
+    async with page.expect_navigation():
+        await page.locator('a[data-category="trading"]').click()
+    assert page.url.endswith("/hc/en/requests/new?category=trading")
+    # The browser's own offset is preselected next to the date and time.
+    await expect(page.locator("#hc-f-occurred_at-tz")).to_have_value("+08:00")
+    await page.locator("#hc-f-email").fill("trader@example.com")
+    await page.locator("#hc-f-subject").fill("account locked")
+    await expect(page.locator("#hc-request-suggestions a").first).to_be_visible()
+    await page.locator("#hc-f-subject").fill("My limit order did not fill")
+    await page.locator("#hc-f-body").fill("The price crossed my limit but the order stayed open.")
+    await page.locator("#hc-f-pair").fill("btc/usdt")
+    await page.locator("#hc-f-order_id").fill("ord-123456")
+    await page.locator("#hc-f-side").select_option("buy")
+    await page.locator("#hc-f-occurred_at").fill("2026-01-31T12:30")
+    await page.locator("#hc-f-error_message").fill("Order failed <b>E42</b>")
+    await page.locator("#hc-f-files").set_input_files(str(_screenshot(tmp_path)))
+    async with page.expect_navigation(url=re.compile(r"/hc/en/requests/submitted\?reference=KF-\d{8}$")):
+        await page.locator('#hc-request-form button[type="submit"]').click()
+    await expect(page.locator("#hc-reference")).to_have_text(re.compile(r"^KF-\d{8}$"))
+    reference = await page.locator("#hc-reference").inner_text()
+    assert page.url.endswith(reference)
+
+
+async def test_a_bad_field_shows_its_message(page: Page, live_server: LiveServer) -> None:
+    await page.goto(f"{live_server.url}/hc/en/requests/new?category=deposit")
+    await page.locator("#hc-f-email").fill("holder@example.com")
+    await page.locator("#hc-f-body").fill("My deposit has not arrived.")
+    await page.locator("#hc-f-tx_hash").fill("not a hash!")
+    await page.locator('#hc-request-form button[type="submit"]').click()
+    message = page.locator("#hc-f-tx_hash-error")
+    await expect(message).to_be_visible()
+    await expect(message).to_contain_text("Please check this field.")
+    await expect(page.locator("#hc-f-tx_hash")).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#hc-f-body-error")).to_be_hidden()
+    assert "/requests/new" in page.url
+    # Fixing it and leaving out the email: the message moves to the email input.
+    await page.locator("#hc-f-tx_hash").fill("0x" + "ab" * 32)
+    await page.locator("#hc-f-email").fill("")
+    await page.locator('#hc-request-form button[type="submit"]').click()
+    await expect(page.locator("#hc-f-email-error")).to_be_visible()
+    await expect(page.locator("#hc-f-tx_hash-error")).to_be_hidden()
