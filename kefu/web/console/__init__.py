@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kefu.web.console import conversation, inbox, kb_editor, settings
+from kefu.web.console import conversation, inbox, kb_editor, search_settings, settings
 from kefu.web.console.context import install_console_errors
 from kefu.web.ws import console as console_socket
 
@@ -13,6 +13,7 @@ router.include_router(inbox.router)
 router.include_router(conversation.router)
 router.include_router(settings.router)
 router.include_router(kb_editor.router)
+router.include_router(search_settings.router)
 router.include_router(console_socket.router)
 
 __all__ = ["install_console_errors", "router"]

@@ -76,8 +76,19 @@ def sections(console: Console, current: str) -> list[SectionLink]:
             ("sla", t.gettext("SLA policies")),
             ("hours", t.gettext("Business hours")),
             ("routing", t.gettext("Routing")),
+            ("search", t.gettext("Help-center search")),
         ]
     return [SectionLink(key, label, f"{SETTINGS_PATH}/{key}", key == current) for key, label in names]
+
+
+def page(console: Console, template: str, current: str, **context: Any) -> Response:
+    """A settings page with the section navigation (other settings modules use it too)."""
+    return _page(console, template, current, **context)
+
+
+def require_supervisor(console: Console) -> None:
+    """Supervisor-only sections are a 404 page for other agents."""
+    _require_supervisor(console)
 
 
 def _page(console: Console, template: str, current: str, **context: Any) -> Response:
