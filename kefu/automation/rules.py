@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from abc import abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -60,9 +61,9 @@ class _Rule(BaseModel):
 class _Condition(_Rule):
     negate: bool = False  # "is not" / "has not" / "does not contain"
 
+    @abstractmethod
     def test(self, snapshot: Snapshot) -> bool:
-        """Whether the condition holds, before negation."""
-        raise NotImplementedError
+        """Whether the condition holds, before negation (each condition type defines it)."""
 
     def matches(self, snapshot: Snapshot) -> bool:
         """Whether the condition holds, negation applied."""

@@ -60,7 +60,7 @@ class SectionLink:
     current: bool
 
 
-def _require_supervisor(console: Console) -> None:
+def require_supervisor(console: Console) -> None:
     """Supervisor-only sections are a 404 page for other agents (never a 403 that confirms them)."""
     if not console.actor.is_supervisor_or_admin:
         raise ConsoleNotFound("settings page not found")
@@ -83,15 +83,6 @@ def sections(console: Console, current: str) -> list[SectionLink]:
 
 def page(console: Console, template: str, current: str, **context: Any) -> Response:
     """A settings page with the section navigation (other settings modules use it too)."""
-    return _page(console, template, current, **context)
-
-
-def require_supervisor(console: Console) -> None:
-    """Supervisor-only sections are a 404 page for other agents."""
-    _require_supervisor(console)
-
-
-def _page(console: Console, template: str, current: str, **context: Any) -> Response:
     return console.render(
         f"console/settings/{template}", sections=sections(console, current), current=current, **context
     )
@@ -112,7 +103,7 @@ def _options(console: Console) -> dict[str, list[tuple[str, str]]]:
 @router.get(SETTINGS_PATH)
 async def settings_index(console: ConsoleDep) -> Response:
     """Signed-in agents: the settings sections they may use."""
-    return _page(console, "index.html", "")
+    return page(console, "index.html", "")
 
 
 def macro_variables() -> list[str]:
@@ -129,7 +120,7 @@ async def macros_page(console: ConsoleDep, session: DbSession) -> Response:
         MacroOut.model_validate(m, from_attributes=True) for m in await list_macros(session, console.actor)
     ]
     supervisor = console.actor.is_supervisor_or_admin
-    return _page(
+    return page(
         console,
         "macros.html",
         "macros",
@@ -205,12 +196,12 @@ async def _teams(session: DbSession) -> list[Team]:
 @router.get(f"{SETTINGS_PATH}/triggers")
 async def triggers_page(console: ConsoleDep, session: DbSession) -> Response:
     """Supervisors: triggers in evaluation order, the structured editor, and the auto-close policy."""
-    _require_supervisor(console)
+    require_supervisor(console)
     t = console.page.t
     teams = await _teams(session)
     triggers = [TriggerOut.model_validate(row, from_attributes=True) for row in await list_triggers(session)]
     policy = AutoCloseOut.model_validate(await get_auto_close_policy(session), from_attributes=True)
-    return _page(
+    return page(
         console,
         "triggers.html",
         "triggers",
@@ -229,9 +220,9 @@ async def triggers_page(console: ConsoleDep, session: DbSession) -> Response:
 @router.get(f"{SETTINGS_PATH}/sla")
 async def sla_page(console: ConsoleDep, session: DbSession) -> Response:
     """Supervisors: SLA policies in the order they are tried, and the editor."""
-    _require_supervisor(console)
+    require_supervisor(console)
     policies = [SlaPolicyOut.model_validate(p).model_dump(mode="json") for p in await list_policies(session)]
-    return _page(console, "sla.html", "sla", policies=policies, options=_options(console))
+    return page(console, "sla.html", "sla", policies=policies, options=_options(console))
 
 
 @cache
@@ -256,7 +247,7 @@ def _weekday_labels(console: Console) -> list[tuple[str, str]]:
 @router.get(f"{SETTINGS_PATH}/hours")
 async def hours_page(console: ConsoleDep, session: DbSession) -> Response:
     """Supervisors: business-hours schedules, their closed days and make-up working days."""
-    _require_supervisor(console)
+    require_supervisor(console)
     t = console.page.t
     teams = await _teams(session)
     schedules = []
@@ -266,7 +257,7 @@ async def hours_page(console: ConsoleDep, session: DbSession) -> Response:
             for e in await list_exceptions(session, row.id)
         ]
         schedules.append((ScheduleOut.model_validate(row).model_dump(mode="json"), exceptions))
-    return _page(
+    return page(
         console,
         "hours.html",
         "hours",
@@ -285,7 +276,7 @@ async def hours_page(console: ConsoleDep, session: DbSession) -> Response:
 @router.get(f"{SETTINGS_PATH}/routing")
 async def routing_page(console: ConsoleDep, session: DbSession, fragment: Fragment = None) -> Response:
     """Supervisors: each team's routing mode and language rule, agents' capacity and languages, presence."""
-    _require_supervisor(console)
+    require_supervisor(console)
     t = console.page.t
     presence = await list_agent_presence(session)
     presence_labels = {
@@ -304,7 +295,7 @@ async def routing_page(console: ConsoleDep, session: DbSession, fragment: Fragme
     agents = list(
         await session.scalars(select(Agent).where(Agent.is_active.is_(True)).order_by(Agent.name, Agent.id))
     )
-    return _page(
+    return page(
         console,
         "routing.html",
         "routing",

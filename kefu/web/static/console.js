@@ -5,7 +5,6 @@
 
   const body = document.body;
   const strings = JSON.parse(body.dataset.strings || "{}");
-  const csrf = document.querySelector('meta[name="kefu-csrf"]').content;
   const me = document.querySelector('meta[name="kefu-agent"]').content;
   const workspace = document.querySelector(".workspace");
   const conversationId = workspace ? workspace.dataset.conversation : null;
@@ -30,22 +29,7 @@
 
   // --- API calls: the session cookie plus the CSRF header, like any other state change -------------
 
-  async function api(method, url, payload) {
-    const init = { method, headers: { "x-csrf-token": csrf }, credentials: "same-origin" };
-    if (payload instanceof FormData) {
-      init.body = payload;
-    } else if (payload !== undefined) {
-      init.headers["content-type"] = "application/json";
-      init.body = JSON.stringify(payload);
-    }
-    const response = await fetch(url, init);
-    const data = response.status === 204 ? null : await response.json().catch(() => null);
-    if (!response.ok) {
-      const reason = (data && data.error && data.error.message) || response.statusText;
-      throw new Error(reason);
-    }
-    return data;
-  }
+  const api = window.KefuApi.call;
 
   function refresh(...names) {
     if (!window.htmx) return;

@@ -5,24 +5,11 @@
 
   const card = document.getElementById("incidents-card");
   if (!card) return;
-  const csrfMeta = document.querySelector('meta[name="kefu-csrf"]');
-  const csrf = csrfMeta ? csrfMeta.content : "";
   const base = card.dataset.api;
   const linked = card.querySelector('[data-role="linked"]');
   const form = card.querySelector('[data-role="link-form"]');
 
-  async function call(method, url) {
-    const response = await fetch(url, {
-      method,
-      headers: { "x-csrf-token": csrf },
-      credentials: "same-origin",
-    });
-    const data = response.status === 204 ? null : await response.json().catch(() => null);
-    if (!response.ok) {
-      throw new Error((data && data.error && data.error.message) || response.statusText);
-    }
-    return data;
-  }
+  const call = window.KefuApi.call;
 
   function report(error) {
     const message = (card.dataset.errorLabel || "{reason}").replace("{reason}", error.message);

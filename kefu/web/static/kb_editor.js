@@ -8,7 +8,6 @@
   const form = document.getElementById("kb-form");
   if (!root || !form) return;
   const strings = JSON.parse(root.dataset.strings || "{}");
-  const csrf = document.querySelector('meta[name="kefu-csrf"]').content;
   const preview = document.getElementById("kb-preview");
   const formError = form.querySelector(".form-error");
   const saved = form.querySelector(".kb-saved");
@@ -20,27 +19,7 @@
     return result;
   }
 
-  class ApiError extends Error {
-    constructor(message, fields) {
-      super(message);
-      this.fields = fields || {};
-    }
-  }
-
-  async function api(method, url, payload) {
-    const init = { method, headers: { "x-csrf-token": csrf }, credentials: "same-origin" };
-    if (payload !== undefined) {
-      init.headers["content-type"] = "application/json";
-      init.body = JSON.stringify(payload);
-    }
-    const response = await fetch(url, init);
-    const data = response.status === 204 ? null : await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = (data && data.error) || {};
-      throw new ApiError(error.message || response.statusText, error.fields);
-    }
-    return data;
-  }
+  const { ApiError, call: api } = window.KefuApi;
 
   function clearErrors() {
     formError.hidden = true;

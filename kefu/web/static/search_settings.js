@@ -2,8 +2,6 @@
 (function () {
   "use strict";
 
-  const csrf = document.querySelector('meta[name="kefu-csrf"]').content;
-
   function groupsOf(text) {
     return text
       .split("\n")
@@ -17,19 +15,13 @@
       const error = form.querySelector('[data-role="error"]');
       error.hidden = true;
       const body = { locale: form.dataset.locale, groups: groupsOf(form.elements.groups.value) };
-      const response = await fetch("/api/v1/search/synonyms", {
-        method: "PUT",
-        credentials: "same-origin",
-        headers: { "content-type": "application/json", "x-csrf-token": csrf },
-        body: JSON.stringify(body),
-      });
-      if (response.ok) {
+      try {
+        await window.KefuApi.call("PUT", "/api/v1/search/synonyms", body);
         location.reload();
-        return;
+      } catch (failure) {
+        error.textContent = failure.message;
+        error.hidden = false;
       }
-      const data = await response.json().catch(() => null);
-      error.textContent = (data && data.error && data.error.message) || response.statusText;
-      error.hidden = false;
     });
   }
 })();

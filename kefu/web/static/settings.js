@@ -7,7 +7,6 @@
   const root = document.querySelector(".settings");
   if (!root) return;
   const strings = JSON.parse(root.dataset.strings || "{}");
-  const csrf = document.querySelector('meta[name="kefu-csrf"]').content;
   const NOTICE_KEY = "kefu.settings.notice";
 
   function text(key, values) {
@@ -16,27 +15,7 @@
     return result;
   }
 
-  class ApiError extends Error {
-    constructor(message, fields) {
-      super(message);
-      this.fields = fields || {};
-    }
-  }
-
-  async function api(method, url, payload) {
-    const init = { method, headers: { "x-csrf-token": csrf }, credentials: "same-origin" };
-    if (payload !== undefined) {
-      init.headers["content-type"] = "application/json";
-      init.body = JSON.stringify(payload);
-    }
-    const response = await fetch(url, init);
-    const data = response.status === 204 ? null : await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = (data && data.error) || {};
-      throw new ApiError(error.message || response.statusText, error.fields);
-    }
-    return data;
-  }
+  const { ApiError, call: api } = window.KefuApi;
 
   // --- notices and errors ---------------------------------------------------------------------------
 

@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.actors import AgentActor
 from kefu.auth.models import Agent
@@ -111,7 +110,7 @@ class ConsoleConnection:
     token: str
     agent_name: str
     private_team_ids: frozenset[uuid.UUID]
-    watched: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)  # id → team id
+    watched: set[uuid.UUID] = field(default_factory=set)
     position: str = "0-0"
     topics_changed: asyncio.Event = field(default_factory=asyncio.Event)
     connection_id: uuid.UUID | None = None
@@ -204,11 +203,11 @@ class ConsoleConnection:
 
     async def watch(self, conversation_ids: list[uuid.UUID]) -> None:
         """Watch exactly these conversations (each gated like a read; unknown ones are refused)."""
-        allowed: dict[uuid.UUID, uuid.UUID | None] = {}
+        allowed: set[uuid.UUID] = set()
         async with transaction(self.runtime.sessionmaker, writes=False) as session:
             for conversation_id in dict.fromkeys(conversation_ids):
                 try:
-                    conversation = await access_conversation_by_id(session, self.actor, conversation_id)
+                    await access_conversation_by_id(session, self.actor, conversation_id)
                 except NotFound:
                     await self.send(
                         {
@@ -218,8 +217,8 @@ class ConsoleConnection:
                         }
                     )
                     continue
-                allowed[conversation_id] = conversation.team_id
-        if allowed.keys() != self.watched.keys():
+                allowed.add(conversation_id)
+        if allowed != self.watched:
             self.watched = allowed
             self.topics_changed.set()
 
@@ -314,10 +313,6 @@ async def _read_hello(websocket: WebSocket) -> _Hello:
     return hello
 
 
-async def _open_connection(session: AsyncSession, agent_id: uuid.UUID) -> uuid.UUID:
-    return await do_connection_opened(session, agent_id, NODE)
-
-
 @router.websocket(CONSOLE_SOCKET_PATH)
 async def console_socket(websocket: WebSocket) -> None:
     """Signed-in agents only (session cookie, same origin); see the module docstring."""
@@ -343,7 +338,7 @@ async def console_socket(websocket: WebSocket) -> None:
         if hello.watch:
             await connection.watch(hello.watch)
         async with transaction(runtime.sessionmaker) as session:
-            connection.connection_id = await _open_connection(session, actor.agent_id)
+            connection.connection_id = await do_connection_opened(session, actor.agent_id, NODE)
         await connection.send({"type": "ready", "position": connection.position})
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(connection.pump())

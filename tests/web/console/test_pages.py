@@ -112,7 +112,7 @@ async def test_hostile_content_is_shown_as_text(
         page = await client.get(url)
         assert page.status_code == 200
         assert "<script>alert(1)" not in page.text
-        assert "onerror=alert" not in page.text.replace("onerror=alert(2)&gt;", "")
+        assert "<img src=x" not in page.text
         assert_console_page(page)
 
 
