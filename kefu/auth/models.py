@@ -94,3 +94,42 @@ class LoginThrottle(IdMixin, Base):
     failures: Mapped[int] = mapped_column(default=0)
     window_started_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class CustomerSignInCode(IdMixin, Base):
+    """A one-time code and magic link mailed to a customer for "My requests", kept only as digests.
+
+    Rows exist for unknown addresses too (nothing is mailed to them): rate limits and answers must not
+    reveal which addresses have requests with us.
+    """
+
+    __tablename__ = "customer_sign_in_codes"
+
+    email: Mapped[str] = mapped_column(String(MAX_EMAIL_LENGTH), index=True)
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), default=None
+    )
+    # HMAC of the six digits under the secret key: a leaked table does not yield usable codes.
+    code_digest: Mapped[str] = mapped_column(String(64))
+    link_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    ip: Mapped[str | None] = mapped_column(String(MAX_IP_LENGTH), default=None, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class CustomerSession(Base):
+    """A customer's signed-in browser (My requests): the row id is the sha256 digest of the cookie."""
+
+    __tablename__ = "customer_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(MAX_EMAIL_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ip: Mapped[str | None] = mapped_column(String(MAX_IP_LENGTH), default=None)
+    user_agent: Mapped[str | None] = mapped_column(String(MAX_USER_AGENT_LENGTH), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)

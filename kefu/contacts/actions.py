@@ -21,7 +21,8 @@ _OWNER = select(ContactIdentity.contact_id).where(
 _INSERT_CONTACT = insert(table_of(Contact))
 
 
-async def _identity_owner(session: AsyncSession, kind: IdentityKind, value: str) -> uuid.UUID | None:
+async def identity_owner(session: AsyncSession, kind: IdentityKind, value: str) -> uuid.UUID | None:
+    """The contact holding a normalised identity, or None."""
     owner: uuid.UUID | None = (
         await (await session.connection()).execute(_OWNER, {"kind": kind, "value": value})
     ).scalar()
@@ -44,7 +45,7 @@ async def do_resolve_contact(
 ) -> tuple[uuid.UUID, bool]:
     """The id of the contact holding this identity, created if new; returns (id, created). Race-safe."""
     value = normalise_identity(kind, value)
-    existing = await _identity_owner(session, kind, value)
+    existing = await identity_owner(session, kind, value)
     if existing is not None:
         return existing, False
     return await do_create_contact(session, kind, value, name=name, locale=locale)
@@ -64,6 +65,6 @@ async def do_create_contact(
         return contact_id, True
     # Another transaction claimed the identity meanwhile: drop our empty contact and use theirs.
     await session.execute(delete(Contact).where(Contact.id == contact_id))
-    raced = await _identity_owner(session, kind, value)
+    raced = await identity_owner(session, kind, value)
     assert raced is not None
     return raced, False

@@ -13,7 +13,7 @@ from fastapi import Response
 from kefu.core.ids import new_token
 from kefu.i18n import LOCALE_COOKIE
 from kefu.settings import Settings
-from kefu.web.deps import csrf_cookie_name, session_cookie_name
+from kefu.web.deps import csrf_cookie_name, customer_cookie_name, session_cookie_name
 
 CSRF_TOKEN_BYTES: Final = 24
 LOCALE_COOKIE_MAX_AGE: Final = 365 * 24 * 3600
@@ -48,6 +48,29 @@ def set_session_cookies(response: Response, settings: Settings, token: str) -> s
     csrf = new_csrf_token()
     _set_csrf_cookie(response, settings, csrf, max_age)
     return csrf
+
+
+def set_customer_cookies(response: Response, settings: Settings, token: str, max_age: int) -> str:
+    """Set a signed-in customer's cookie and a fresh CSRF cookie; returns the CSRF token."""
+    response.set_cookie(
+        customer_cookie_name(settings),
+        token,
+        max_age=max_age,
+        httponly=True,
+        secure=settings.cookies_secure,
+        samesite="lax",
+        path="/",
+    )
+    csrf = new_csrf_token()
+    _set_csrf_cookie(response, settings, csrf, max_age)
+    return csrf
+
+
+def clear_customer_cookie(response: Response, settings: Settings) -> None:
+    """Expire the customer's cookie (the CSRF cookie may still serve a staff session)."""
+    response.delete_cookie(
+        customer_cookie_name(settings), path="/", secure=settings.cookies_secure, httponly=True
+    )
 
 
 def clear_session_cookies(response: Response, settings: Settings) -> None:

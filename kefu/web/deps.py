@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.audit.actions import record_audit
 from kefu.auth.actors import Actor, AgentActor, CustomerActor
+from kefu.auth.customer_sessions import resolve_customer_session
 from kefu.auth.customer_tokens import CUSTOMER_TOKEN_PREFIX, read_customer_token
 from kefu.auth.roles import Scope
 from kefu.auth.sessions import resolve_session
@@ -59,6 +60,11 @@ DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
 def session_cookie_name(settings: Settings) -> str:
     """`__Host-` prefixed over https: the cookie cannot be set by a sub-domain or sent over http."""
     return "__Host-kefu_session" if settings.cookies_secure else "kefu_session"
+
+
+def customer_cookie_name(settings: Settings) -> str:
+    """The signed-in customer's cookie (My requests); separate from staff sessions."""
+    return "__Host-kefu_customer" if settings.cookies_secure else "kefu_customer"
 
 
 def csrf_cookie_name(settings: Settings) -> str:
@@ -106,9 +112,9 @@ async def _actor_from_request(request: Request, session: AsyncSession, settings:
             raise NotAuthenticated("invalid, expired or revoked API token")
         return agent
     cookie = request.cookies.get(session_cookie_name(settings))
-    if not cookie:
-        return None
-    actor = await resolve_session(session, cookie, settings=settings)
+    actor: Actor | None = await resolve_session(session, cookie, settings=settings) if cookie else None
+    if actor is None and (customer_cookie := request.cookies.get(customer_cookie_name(settings))):
+        actor = await resolve_customer_session(session, customer_cookie)
     if actor is not None and request.method not in SAFE_METHODS:
         check_same_origin(request, settings)
         check_csrf_token(request, settings, request.headers.get("x-csrf-token"))

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,17 +52,24 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """`kefu serve` in its own process, as `make run` starts it, with one agent."""
+@contextmanager
+def run_server(
+    data_dir: Path, *, extra_env: dict[str, str] | None = None, worker: bool = False
+) -> Iterator[LiveServer]:
+    """`kefu serve` in its own process, as `make run` starts it, with one agent; stopped on exit."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")} | {
-        "KEFU_DATA_DIR": str(tmp_path_factory.mktemp("e2e")),
-        "KEFU_SECRET_KEY": "browser-test-secret-0123456789abcdefghijkl",
-        "KEFU_BASE_URL": url,
-        "KEFU_LOG_LEVEL": "WARNING",
-    }
+    env = (
+        {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
+        | {
+            "KEFU_DATA_DIR": str(data_dir),
+            "KEFU_SECRET_KEY": "browser-test-secret-0123456789abcdefghijkl",
+            "KEFU_BASE_URL": url,
+            "KEFU_LOG_LEVEL": "WARNING",
+            "KEFU_WORKER_POLL_SECONDS": "0.2",
+        }
+        | (extra_env or {})
+    )
     subprocess.run([KEFU, "migrate"], env=env, check=True, capture_output=True, timeout=120)
     subprocess.run(
         [KEFU, "agent", "create", "--email", AGENT_EMAIL, "--name", "Li Wei", "--password", AGENT_PASSWORD],
@@ -70,12 +78,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         capture_output=True,
         timeout=120,
     )
-    server = subprocess.Popen(
-        [KEFU, "serve", "--port", str(port), "--no-worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [KEFU, "serve", "--port", str(port)] + ([] if worker else ["--no-worker"])
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -90,6 +94,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The shared server of the browser tests (SQLite, no worker)."""
+    with run_server(tmp_path_factory.mktemp("e2e")) as server:
+        yield server
 
 
 def _chromium_installed() -> bool:

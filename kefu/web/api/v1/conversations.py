@@ -11,7 +11,8 @@ from fastapi import APIRouter, Query, Request, Response
 from kefu.auth.actors import Actor, CustomerActor
 from kefu.auth.customer_tokens import issue_customer_token
 from kefu.conversations.access import access_conversation_by_id, access_conversation_by_reference
-from kefu.conversations.actions import do_add_message, do_update_conversation
+from kefu.conversations.acknowledge import contact_email, queue_acknowledgement
+from kefu.conversations.actions import do_add_message, do_solve_as_customer, do_update_conversation
 from kefu.conversations.attachments import do_attach_files
 from kefu.conversations.create import do_create_conversation, do_open_as_visitor
 from kefu.conversations.merge import do_merge_conversations
@@ -36,7 +37,7 @@ from kefu.runtime import Runtime
 from kefu.storage.uploads import StoredFile, store_upload
 from kefu.web.api.v1.bodies import Upload, multipart_openapi, read_body
 from kefu.web.api.v1.serializers import conversation_created, conversation_out, message_out
-from kefu.web.deps import AgentWriter, DbSession, OptionalWriter, Reader, RuntimeDep, Writer
+from kefu.web.deps import AgentWriter, Customer, DbSession, OptionalWriter, Reader, RuntimeDep, Writer
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -58,6 +59,12 @@ async def _store(runtime: Runtime, uploads: list[Upload]) -> list[StoredFile]:
         )
         for u in uploads
     ]
+
+
+def my_requests_url(base_url: str, locale: str) -> str:
+    """Where a customer follows their requests (the help center's My requests, in their language)."""
+    hc_locale = "zh-CN" if locale.lower().startswith("zh") else "en"
+    return f"{base_url.rstrip('/')}/hc/{hc_locale}/my/requests"
 
 
 async def _gate(session: DbSession, actor: Actor, ident: str, *, for_update: bool = False) -> Conversation:
@@ -90,9 +97,25 @@ async def create_conversation(
     if actor is None:
         conversation, created, first = await do_open_as_visitor(session, data, channel=ChannelKind.WEB)
         token = issue_customer_token(settings.secret_key, conversation.contact_id, conversation.id)
+        if created and data.customer is not None and data.customer.email:
+            await queue_acknowledgement(
+                session,
+                conversation,
+                email=data.customer.email,
+                requests_url=my_requests_url(settings.base_url, conversation.locale),
+            )
     else:
         channel = ChannelKind.WEB if isinstance(actor, CustomerActor) else ChannelKind.API
         conversation, created, first = await do_create_conversation(session, actor, data, channel=channel)
+        if created and isinstance(actor, CustomerActor):
+            email = await contact_email(session, actor.contact_id)
+            if email is not None:
+                await queue_acknowledgement(
+                    session,
+                    conversation,
+                    email=email,
+                    requests_url=my_requests_url(settings.base_url, conversation.locale),
+                )
     if created and files and first is not None:
         await do_attach_files(session, conversation, first, files, sensitive=False)
     response.status_code = 201 if created else 200
@@ -201,3 +224,10 @@ async def merge_conversation(
     source = await _gate(session, actor, conversation, for_update=True)
     target = await _gate(session, actor, body.into, for_update=True)
     return conversation_out(await do_merge_conversations(session, actor, source, target), actor)
+
+
+@router.post("/{conversation}/solve", response_model=ConversationOut)
+async def solve_conversation(conversation: str, session: DbSession, actor: Customer) -> ConversationOut:
+    """Customers: mark their own request solved (a later reply from them reopens it)."""
+    row = await _gate(session, actor, conversation, for_update=True)
+    return conversation_out(await do_solve_as_customer(session, actor, row), actor)
