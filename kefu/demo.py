@@ -14,6 +14,7 @@ from kefu.auth.actors import CustomerActor
 from kefu.auth.models import Agent
 from kefu.auth.roles import Role
 from kefu.auth.service import build_actor
+from kefu.channels.demo import load_demo_channels
 from kefu.contacts.actions import do_add_identity, do_resolve_contact
 from kefu.contacts.models import IdentityKind
 from kefu.conversations.actions import do_add_message
@@ -94,10 +95,11 @@ async def _ensure_teams(session: AsyncSession) -> dict[str, Team]:
 async def do_load_demo(session: AsyncSession) -> bool:
     """Load the demo floor unless it is there already; returns whether anything was created.
 
-    The demo knowledge base is brought up to date every time (its import is idempotent).
+    The demo knowledge base and official channels are brought up to date every time (both idempotent).
     """
     await load_demo_kb(session)
     if await session.scalar(select(Agent).where(Agent.email == DEMO_AGENT_EMAIL)) is not None:
+        await load_demo_channels(session)  # a floor loaded before the registry existed gets it now
         return False
     teams = await _ensure_teams(session)
     session.add_all(
@@ -138,6 +140,8 @@ async def do_load_demo(session: AsyncSession) -> bool:
         session.add(TeamMember(team_id=team.id, agent_id=supervisor.id))
     await session.flush()
     await do_load_demo_rules(session, await build_actor(session, supervisor), teams)
+    # After the teams and their business hours: the demo phone lines use them.
+    await load_demo_channels(session)
 
     team_for = {Category.DEPOSIT: "funds", Category.WITHDRAWAL: "funds", Category.SECURITY: "security"}
     staff = await build_actor(session, agent)

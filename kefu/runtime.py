@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -16,9 +16,11 @@ from kefu.integrations.exchange.port import ExchangePort
 from kefu.jobs.periodic import Scheduler
 from kefu.jobs.registry import HandlerRegistry
 from kefu.jobs.worker import Worker
+from kefu.mail.factory import create_mail_transport
+from kefu.mail.transport import MailTransport
 from kefu.pubsub.base import PubSub
 from kefu.pubsub.factory import create_pubsub
-from kefu.registry import load_job_modules
+from kefu.registry import bind_job_handlers, load_job_modules
 from kefu.settings import Settings
 from kefu.storage.base import BlobStore
 from kefu.storage.factory import create_blob_store
@@ -27,9 +29,7 @@ from kefu.storage.s3 import S3BlobStore
 
 def build_job_handlers(runtime: Runtime) -> HandlerRegistry:
     """Every outbox job this process can run (each domain lists its own in its `jobs` module)."""
-    del runtime
-    handlers, _periodic = load_job_modules()
-    return HandlerRegistry(handlers)
+    return HandlerRegistry(bind_job_handlers(runtime))
 
 
 @dataclass
@@ -41,8 +41,14 @@ class Runtime:
     pubsub: PubSub
     bus: EventBus
     exchange: ExchangePort
+    # Outbound email. Built from the settings unless one is handed in (tests aim theirs at an SMTP sink).
+    mail_transport: InitVar[MailTransport | None] = None
+    mail: MailTransport = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self, mail_transport: MailTransport | None) -> None:
+        self.mail = mail_transport if mail_transport is not None else create_mail_transport(self.settings)
 
     async def prepare(self) -> None:
         """One-off start-up work that needs the event loop (e.g. the S3 bucket must exist)."""

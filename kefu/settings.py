@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email.policy
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -11,6 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Published on purpose: a deployment that still uses it is refused in production mode.
 DEFAULT_SECRET_KEY = "kefu-development-secret-change-me"  # noqa: S105
+_DNS_NAME = re.compile(
+    r"(?i)[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+)
 
 
 class InsecureSettingsError(RuntimeError):
@@ -56,10 +61,44 @@ class Settings(BaseSettings):
     exchange_api_secret: SecretStr = SecretStr("")
     exchange_api_timeout_seconds: float = Field(5.0, gt=0)
 
+    # Outbound email (docs/email.md). "file" writes .eml files under data_dir/mail/outbox: no relay needed.
+    mail_transport: Literal["file", "smtp"] = "file"
+    mail_from: str = "Kefu Support <support@kefu.localhost>"
+    mail_domain: str = Field("", description="domain of Message-IDs; empty means the From address's domain")
+    mail_reply_to: str = ""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    # Per SMTP command; a whole send gets 4x this, inside the 300 s job lease (so at most 60 here).
+    smtp_timeout_seconds: float = Field(30.0, gt=0, le=60)
+    dkim_selector: str = ""
+    dkim_domain: str = ""
+    dkim_private_key_path: Path | None = None
+
     @model_validator(mode="after")
     def _default_paths(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'kefu.db'}"
+        return self
+
+    @model_validator(mode="after")
+    def _check_mail(self) -> Settings:
+        # A broken From or half a DKIM setup would only show up as dead mail jobs: fail at start-up.
+        for name in ("mail_from", "mail_reply_to"):
+            value = getattr(self, name)
+            if value or name == "mail_from":
+                header = email.policy.SMTP.header_factory("From", value)
+                if "\r" in value or "\n" in value or header.defects or len(header.addresses) != 1:
+                    raise ValueError(f"{name} must be one address, e.g. 'Support <support@example.com>'")
+        for name in ("mail_domain", "dkim_selector", "dkim_domain"):
+            value = getattr(self, name)
+            if value and (len(value) > 253 or not _DNS_NAME.fullmatch(value)):
+                raise ValueError(f"{name} must be a DNS name")
+        dkim = (self.dkim_selector, self.dkim_domain, self.dkim_private_key_path)
+        if any(dkim) and not all(dkim):
+            raise ValueError("DKIM needs dkim_selector, dkim_domain and dkim_private_key_path together")
         return self
 
     @property
@@ -88,6 +127,13 @@ class Settings(BaseSettings):
             problems.append("KEFU_SECRET_KEY is shorter than 32 characters")
         if self.exchange_provider == "http" and not self.exchange_api_secret.get_secret_value():
             problems.append("KEFU_EXCHANGE_API_SECRET is empty")
+        if (
+            self.mail_transport == "smtp"
+            and self.smtp_username
+            and self.smtp_security == "none"
+            and self.smtp_host not in ("127.0.0.1", "::1", "localhost")
+        ):
+            problems.append("KEFU_SMTP_PASSWORD would cross the network unencrypted; set KEFU_SMTP_SECURITY")
         if problems:
             raise InsecureSettingsError("refusing to start in production: " + "; ".join(problems))
 

@@ -15,7 +15,6 @@ from kefu.auth.actors import Actor, AgentActor, CustomerActor
 from kefu.auth.models import Agent
 from kefu.conversations import recipients
 from kefu.conversations.create import check_team
-from kefu.conversations.forms import FORMS, validate_form_fields
 from kefu.conversations.models import Conversation, ConversationTag, Message
 from kefu.conversations.pipeline import ConversationChange, run_pipeline
 from kefu.conversations.schemas import ConversationUpdate
@@ -27,6 +26,7 @@ from kefu.events.emit import emit_on_commit
 from kefu.events.names import EventName
 from kefu.events.types import Event
 from kefu.inboxes.models import ChannelKind
+from kefu.request_forms.validation import refit_form_fields
 
 
 async def _check_assignee(session: AsyncSession, agent_id: uuid.UUID) -> None:
@@ -175,7 +175,7 @@ async def apply_conversation_update(
             )
     if "category" in previous:
         # Fields of the old category may not fit the new one: keep only what validates.
-        conversation.form_fields = _refit_form(conversation)
+        conversation.form_fields = await _refit_form(session, conversation)
     if changes.unassign or (
         changes.assignee_id is not None and changes.assignee_id != conversation.assignee_id
     ):
@@ -240,10 +240,23 @@ def notify_conversation_updated(session: AsyncSession, conversation: Conversatio
     )
 
 
-def _refit_form(conversation: Conversation) -> dict[str, object]:
-    allowed = FORMS[Category(conversation.category)].model_fields
-    kept = {k: v for k, v in conversation.form_fields.items() if k in allowed}
-    try:
-        return validate_form_fields(Category(conversation.category), kept)
-    except InvalidInput:
-        return {}
+async def _refit_form(session: AsyncSession, conversation: Conversation) -> dict[str, object]:
+    # Fields of the old category may not fit the new one: keep what validates for it.
+    return await refit_form_fields(session, Category(conversation.category), conversation.form_fields)
+
+
+async def do_solve_as_customer(
+    session: AsyncSession, actor: CustomerActor, conversation: Conversation
+) -> Conversation:
+    """The customer says their problem is solved. A later reply from them reopens it; already solved or
+    closed conversations are left as they are (a repeated click changes nothing)."""
+    if conversation.status in (Status.SOLVED, Status.CLOSED):
+        return conversation
+    previous = await apply_conversation_update(
+        session, actor, conversation, ConversationUpdate(status=Status.SOLVED)
+    )
+    await run_pipeline(
+        session, ConversationChange(conversation, actor, changed=frozenset(previous), previous=previous)
+    )
+    notify_conversation_updated(session, conversation)
+    return conversation

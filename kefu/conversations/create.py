@@ -13,7 +13,6 @@ from kefu.contacts.actions import do_add_identity, do_create_contact
 from kefu.contacts.identities import normalise_identity
 from kefu.contacts.models import ContactIdentity, IdentityKind
 from kefu.conversations import recipients
-from kefu.conversations.forms import validate_form_fields
 from kefu.conversations.models import Conversation, ConversationTag, Message
 from kefu.conversations.pipeline import ConversationChange, run_pipeline
 from kefu.conversations.schemas import ConversationCreate, CustomerIn
@@ -28,6 +27,7 @@ from kefu.events.emit import emit_on_commit
 from kefu.events.names import EventName
 from kefu.events.types import Event
 from kefu.inboxes.models import ChannelKind, Team
+from kefu.request_forms.validation import check_form_fields
 
 _REFERENCE_ATTEMPTS = 5
 # Built once: hot paths reuse compiled statements instead of rebuilding them per request.
@@ -128,7 +128,7 @@ async def do_create_conversation(
         if data.customer is None:
             raise InvalidInput("name the customer", fields={"customer": "required"})
         contact_id = await resolve_customer(session, data.customer, data.locale)
-    form_fields = validate_form_fields(data.category, data.form_fields)
+    form_fields = await check_form_fields(session, data.category, data.form_fields, locale=data.locale)
     team_id = data.team_id or route_to_team
     await check_team(session, team_id)
     if data.client_id:

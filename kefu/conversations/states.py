@@ -29,6 +29,7 @@ class Category(StrEnum):
     WITHDRAWAL = "withdrawal"
     SECURITY = "security"
     GENERAL = "general"
+    CALLBACK = "callback"  # the customer asks to be phoned back (help-center form)
 
 
 class AuthorKind(StrEnum):

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from kefu.logging import configure_logging
+from kefu.request_forms.exchange_lists import install_exchange
 from kefu.runtime import Runtime, build_runtime
 from kefu.settings import Settings, get_settings
 from kefu.web.api.v1 import router as api_v1
@@ -39,6 +40,7 @@ def create_app(
         owned = runtime is None
         rt = runtime or build_runtime(settings)
         app.state.runtime = rt
+        install_exchange(rt.exchange)
         await rt.prepare()
         if run_worker:
             rt.start_worker()
@@ -59,6 +61,7 @@ def create_app(
     )
     if runtime is not None:
         app.state.runtime = runtime
+        install_exchange(runtime.exchange)
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(api_v1, prefix="/api/v1")

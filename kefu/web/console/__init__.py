@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kefu.web.console import conversation, inbox, kb_editor, search_settings, settings
+from kefu.web.console import (
+    channels_settings,
+    conversation,
+    form_settings,
+    inbox,
+    kb_editor,
+    search_settings,
+    settings,
+)
 from kefu.web.console.context import install_console_errors
 from kefu.web.ws import console as console_socket
 
@@ -14,6 +22,8 @@ router.include_router(conversation.router)
 router.include_router(settings.router)
 router.include_router(kb_editor.router)
 router.include_router(search_settings.router)
+router.include_router(channels_settings.router)
+router.include_router(form_settings.router)
 router.include_router(console_socket.router)
 
 __all__ = ["install_console_errors", "router"]

@@ -144,6 +144,7 @@ def category_label(console: ConsoleDep, category: Category) -> str:
         Category.WITHDRAWAL: t.gettext("Withdrawal"),
         Category.SECURITY: t.gettext("Security"),
         Category.GENERAL: t.gettext("General"),
+        Category.CALLBACK: t.gettext("Request a call back"),
     }
     return labels[category]
 

@@ -77,7 +77,10 @@ def sections(console: Console, current: str) -> list[SectionLink]:
             ("hours", t.gettext("Business hours")),
             ("routing", t.gettext("Routing")),
             ("search", t.gettext("Help-center search")),
+            ("forms", t.gettext("Request forms")),
         ]
+    if console.actor.is_admin:
+        names.append(("channels", t.gettext("Official channels")))
     return [SectionLink(key, label, f"{SETTINGS_PATH}/{key}", key == current) for key, label in names]
 
 

@@ -2,26 +2,35 @@
 
 The pages only render. `hc_request.js` posts the form to `POST /api/v1/conversations`, which is the one
 place requests are validated; the inputs are derived from the category's pydantic form schema
-(`kefu.conversations.forms.FORMS`) so a field an admin adds there appears here without template work.
+(`kefu.conversations.forms.FORMS`) followed by the fields admins added to the category
+(`kefu.request_forms`), so neither needs template work.
 """
 
 from __future__ import annotations
 
 import re
 import types
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
 
-from fastapi import APIRouter, Query
+import phonenumbers
+from babel import Locale
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
-from kefu.conversations.forms import FORMS
+from kefu.conversations.forms import FORMS, InputHint
 from kefu.conversations.states import Category
-from kefu.i18n import Translator
+from kefu.i18n import Translator, babel_identifier
+from kefu.request_forms.exchange_lists import known_networks
+from kefu.request_forms.models import FieldKind
+from kefu.request_forms.service import ExtraField, get_active_fields
+from kefu.web.deps import DbSession, RuntimeDep
 from kefu.web.helpcenter.context import HC_PREFIX, HelpCenterDep, HelpCenterNotFound
 
 router = APIRouter()
@@ -37,6 +46,8 @@ TIME_ZONE_OFFSETS: Final = tuple(
     f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
     for minutes in sorted({h * 60 for h in range(-12, 15)} | {-210, 210, 270, 330, 345, 390, 570, 630})
 )
+# A prefilled value for an input without its own limit.
+PREFILL_MAX_LENGTH: Final = 2000
 ORDER: Final = (
     Category.TRADING,
     Category.DEPOSIT,
@@ -44,10 +55,64 @@ ORDER: Final = (
     Category.ACCOUNT_ACCESS,
     Category.KYC,
     Category.SECURITY,
+    Category.CALLBACK,
     Category.GENERAL,
 )
+# Offered in the time-zone box of the callback form; any IANA name or UTC offset is accepted.
+COMMON_TIME_ZONES: Final = (
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Taipei",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Asia/Seoul",
+    "Asia/Bangkok",
+    "Asia/Ho_Chi_Minh",
+    "Asia/Jakarta",
+    "Asia/Manila",
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Europe/Istanbul",
+    "Europe/Moscow",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "Europe/London",
+    "Africa/Lagos",
+    "America/Sao_Paulo",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Australia/Sydney",
+    "UTC",
+)
 
-InputKind = Literal["text", "textarea", "select", "datetime", "decimal", "integer", "email"]
+InputKind = Literal[
+    "text",
+    "textarea",
+    "select",
+    "datetime",
+    "date",
+    "time",
+    "decimal",
+    "integer",
+    "email",
+    "tel",
+    "region",
+    "timezone",
+    "network",
+    "checkbox",
+]
+_HINTED: Final[dict[str, InputKind]] = {"tel": "tel", "region": "region", "timezone": "timezone"}
+_EXTRA_KINDS: Final[dict[FieldKind, InputKind]] = {
+    FieldKind.TEXT: "text",
+    FieldKind.TEXTAREA: "textarea",
+    FieldKind.SELECT: "select",
+    FieldKind.INTEGER: "integer",
+    FieldKind.DECIMAL: "decimal",
+    FieldKind.DATE: "date",
+    FieldKind.DATETIME: "datetime",
+    FieldKind.CHECKBOX: "checkbox",
+}
 
 
 @dataclass(frozen=True)
@@ -60,6 +125,9 @@ class FormInput:
     help: str
     choices: tuple[tuple[str, str], ...] = ()
     max_length: int | None = None
+    required: bool = False
+    # Suggestions for a text box (networks, time zones): the reader may still type anything.
+    suggestions: tuple[str, ...] = ()
 
 
 def category_texts(t: Translator) -> dict[Category, tuple[str, str]]:
@@ -80,6 +148,10 @@ def category_texts(t: Translator) -> dict[Category, tuple[str, str]]:
         Category.SECURITY: (
             _("Security report"),
             _("Report a suspicious message, contact or account activity."),
+        ),
+        Category.CALLBACK: (
+            _("Request a call back"),
+            _("Leave your number and a time that suits you, and we will call you."),
         ),
         Category.GENERAL: (_("General question"), _("Anything else.")),
     }
@@ -110,13 +182,36 @@ def field_texts(t: Translator) -> dict[str, tuple[str, str]]:
             _("Suspicious contact"),
             _("Who contacted you and how: a phone number, an account name or a link."),
         ),
+        "steps_taken": (_("What you have tried"), _("For example: cancelled and placed the order again.")),
+        "phone_region": (
+            _("Country or region of the number"),
+            _("Only needed if the number does not start with + and the country code."),
+        ),
+        "phone": (_("Phone number"), _("We call this number. For example +86 138 0013 8000.")),
+        "preferred_date": (_("Preferred date"), ""),
+        "window_from": (_("Call me from"), _("In your time zone.")),
+        "window_to": (_("Call me until"), _("In your time zone.")),
+        "time_zone": (_("Your time zone"), _("For example Asia/Shanghai or +08:00.")),
+        "language": (_("Language for the call"), ""),
+        "topic": (_("What the call is about"), ""),
     }
 
 
 def choice_texts(t: Translator) -> dict[str, str]:
-    """Names of select choices by value, in the reader's language."""
+    """Names of select choices by value, in the reader's language (languages in themselves)."""
     _ = t.gettext
-    return {"buy": _("Buy"), "sell": _("Sell")}
+    return {"buy": _("Buy"), "sell": _("Sell"), "en": "English", "zh-CN": "简体中文"}
+
+
+@lru_cache(maxsize=4)
+def region_choices(locale: str) -> tuple[tuple[str, str], ...]:
+    """Every region phone numbers are known for, named in `locale` with its calling code, by name."""
+    names = Locale.parse(babel_identifier(locale)).territories
+    options = [
+        (code, f"{names.get(code, code)} (+{phonenumbers.country_code_for_region(code)})")
+        for code in phonenumbers.SUPPORTED_REGIONS
+    ]
+    return tuple(sorted(options, key=lambda option: option[1]))
 
 
 def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:
@@ -132,9 +227,11 @@ def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:
     return annotation, metadata
 
 
-def _input_for(name: str, annotation: Any, t: Translator) -> FormInput:
-    base, metadata = _unwrap(annotation)
+def _input_for(name: str, info: FieldInfo, t: Translator) -> FormInput:
+    base, metadata = _unwrap(info.annotation)
+    metadata = [*info.metadata, *metadata]
     label, help_text = field_texts(t).get(name, (name.replace("_", " ").capitalize(), ""))
+    hint = next((m.kind for m in metadata if isinstance(m, InputHint)), None)
     choices_names = choice_texts(t)
     pattern = next((m.pattern for m in metadata if isinstance(getattr(m, "pattern", None), str)), None)
     max_length = next(
@@ -148,10 +245,16 @@ def _input_for(name: str, annotation: Any, t: Translator) -> FormInput:
     elif pattern and (match := _CHOICE_PATTERN.fullmatch(pattern)):
         values = match.group(1).split("|")
     kind: InputKind
-    if values:
+    if hint is not None:
+        kind = _HINTED[hint]
+    elif values:
         kind = "select"
     elif base is datetime:
         kind = "datetime"
+    elif base is date:
+        kind = "date"
+    elif base is time:
+        kind = "time"
     elif base is Decimal:
         kind = "decimal"
     elif base is int:
@@ -160,23 +263,64 @@ def _input_for(name: str, annotation: Any, t: Translator) -> FormInput:
         kind = "textarea"
     else:
         kind = "text"
+    choices = tuple((v, choices_names.get(v, v)) for v in values)
     return FormInput(
         name=name,
         kind=kind,
         label=label,
         help=help_text,
-        choices=tuple((v, choices_names.get(v, v)) for v in values),
+        choices=region_choices(t.locale) if kind == "region" else choices,
         max_length=max_length,
+        required=info.is_required(),
+        suggestions=COMMON_TIME_ZONES if kind == "timezone" else (),
     )
 
 
-def form_inputs(form: type[BaseModel], t: Translator) -> list[FormInput]:
-    """The inputs of a category form schema, in declaration order."""
-    return [_input_for(name, info.annotation, t) for name, info in form.model_fields.items()]
+def form_inputs(form: type[BaseModel], t: Translator, *, networks: tuple[str, ...] = ()) -> list[FormInput]:
+    """The inputs of a category form schema, in declaration order (`networks`: the exchange's)."""
+    inputs = [_input_for(name, info, t) for name, info in form.model_fields.items()]
+    return [
+        replace(i, kind="network", suggestions=networks) if i.name == "network" and networks else i
+        for i in inputs
+    ]
+
+
+def extra_inputs(fields: tuple[ExtraField, ...], locale: str) -> list[FormInput]:
+    """The inputs of the fields admins added, labelled in `locale` (the other language as fallback)."""
+    return [
+        FormInput(
+            name=field.name,
+            kind=_EXTRA_KINDS[field.kind],
+            label=field.label(locale),
+            help=field.help(locale),
+            choices=tuple((c.value, c.label(locale)) for c in field.choices),
+            max_length=field.max_length,
+            required=field.required,
+        )
+        for field in fields
+    ]
+
+
+def prefilled(request: Request, inputs: list[FormInput]) -> dict[str, str]:
+    """Values a link may fill in (e.g. the verify page's "report this impersonator"): one line each,
+    cut to the input's length; the customer still sees and submits them."""
+    by_name = {i.name: i for i in inputs if i.kind in ("text", "textarea", "tel")}
+    values: dict[str, str] = {}
+    for name, value in request.query_params.items():
+        field = by_name.get(name)
+        if field is not None and value.isprintable():
+            values[name] = value[: field.max_length or PREFILL_MAX_LENGTH]
+    return values
 
 
 @router.get(HC_PREFIX + "/{locale}/requests/new")
-async def new_request(hc: HelpCenterDep, category: Annotated[str | None, Query()] = None) -> Response:
+async def new_request(
+    request: Request,
+    hc: HelpCenterDep,
+    session: DbSession,
+    runtime: RuntimeDep,
+    category: Annotated[str | None, Query()] = None,
+) -> Response:
     """Anyone: pick a category, then that category's request form (posted by hc_request.js)."""
     texts = category_texts(hc.t)
     if not category:
@@ -187,6 +331,10 @@ async def new_request(hc: HelpCenterDep, category: Annotated[str | None, Query()
     except ValueError:
         raise HelpCenterNotFound(category[:20]) from None
     name, description = texts[chosen]
+    form = FORMS[chosen]
+    networks = await known_networks(runtime.exchange) if "network" in form.model_fields else ()
+    inputs = form_inputs(form, hc.t, networks=networks)
+    inputs += extra_inputs(await get_active_fields(session, chosen), hc.locale)
     return hc.render(
         "hc/request_new.html",
         public=False,
@@ -194,7 +342,8 @@ async def new_request(hc: HelpCenterDep, category: Annotated[str | None, Query()
         chosen=chosen.value,
         category_name=name,
         category_description=description,
-        inputs=form_inputs(FORMS[chosen], hc.t),
+        inputs=inputs,
+        prefill=prefilled(request, inputs),
         offsets=TIME_ZONE_OFFSETS,
     )
 

@@ -1,6 +1,7 @@
 // Kefu help center, "Submit a request": posts the form to POST /api/v1/conversations as multipart
 // (a JSON `payload` part plus `files` parts), shows the API's per-field messages next to the inputs,
-// and suggests articles while the subject is typed. No inline code anywhere (CSP).
+// suggests articles while the subject is typed and reports what happened to the suggestions (for
+// deflection counts: POST /api/v1/request-forms/deflection). No inline code anywhere (CSP).
 (function () {
   "use strict";
 
@@ -11,12 +12,15 @@
   const status = document.getElementById("hc-request-status");
   const submit = form.querySelector('button[type="submit"]');
 
-  // One id per page: a retried submit (double click, flaky network) opens one conversation, not two.
-  const clientId = (() => {
+  function randomId() {
     const bytes = new Uint8Array(16);
     crypto.getRandomValues(bytes);
     return "hc-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  })();
+  }
+  // One id per page: a retried submit (double click, flaky network) opens one conversation, not two.
+  const clientId = randomId();
+  // A separate random id names this form session in the deflection counts (nothing personal).
+  const formSession = randomId();
 
   // --- time zones: preselect the browser's own offset next to each date and time ---
   const offset = (() => {
@@ -27,6 +31,26 @@
   })();
   for (const select of form.querySelectorAll("select[data-tz-for]")) {
     if (Array.from(select.options).some((o) => o.value === offset)) select.value = offset;
+  }
+  // A time-zone box (callback form) starts with the browser's own IANA zone, e.g. Asia/Shanghai.
+  for (const input of form.querySelectorAll('input[data-kind="timezone"]')) {
+    let zone = "";
+    try {
+      zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (error) {
+      zone = "";
+    }
+    if (!input.value) input.value = zone || offset;
+  }
+
+  // --- a signed-in customer (My requests) or agent posts with their cookie: send the CSRF header too ---
+  const csrfName = (document.querySelector('meta[name="kefu-csrf-cookie"]') || {}).content || "";
+  function csrfHeaders(headers) {
+    for (const part of document.cookie.split(";")) {
+      const [key, ...rest] = part.trim().split("=");
+      if (csrfName && key === csrfName) headers["x-csrf-token"] = decodeURIComponent(rest.join("="));
+    }
+    return headers;
   }
 
   // --- errors: the API's `fields` keys are matched to inputs by their data-api-field ---
@@ -70,8 +94,10 @@
         unmatched.push(key);
         continue;
       }
-      // The API speaks English; readers of other languages get our translated sentence first.
-      const text = form.dataset.invalidMessage + (locale === "en" ? " " + String(message) : "");
+      // Form-field messages come translated into the page's language (the payload names it);
+      // other keys may carry the API's English, which only English readers are shown.
+      let text = String(message);
+      if (!key.startsWith("form_fields.") && locale !== "en") text = form.dataset.invalidMessage;
       box.textContent = text;
       box.hidden = false;
       input.setAttribute("aria-invalid", "true");
@@ -90,6 +116,10 @@
   function formFields() {
     const values = {};
     for (const input of form.querySelectorAll("[data-form-field]")) {
+      if (input.dataset.kind === "checkbox") {
+        if (input.checked) values[input.dataset.formField] = true;
+        continue;
+      }
       const value = input.value.trim();
       if (!value) continue;
       if (input.dataset.kind === "datetime") {
@@ -130,7 +160,7 @@
         method: "POST",
         body: data,
         credentials: "same-origin",
-        headers: { accept: "application/json" },
+        headers: csrfHeaders({ accept: "application/json" }),
       });
     } catch (error) {
       showSummary(form.dataset.networkMessage);
@@ -140,6 +170,7 @@
     }
     const body = await response.json().catch(() => ({}));
     if (response.ok && typeof body.reference === "string") {
+      report("submitted", null);
       const target = form.dataset.submittedUrl + "?reference=" + encodeURIComponent(body.reference);
       window.location.assign(target);
       return;
@@ -157,6 +188,35 @@
       showErrors((body.error && body.error.fields) || {});
     }
   });
+
+  // --- deflection events: what happened to the suggestions in this form session ---
+  // Each article is reported once per kind; "submitted" only after something was suggested. An
+  // "opened" waits for its "suggested" to be answered, since the server refuses it otherwise.
+  const reported = new Map();
+
+  function send(event) {
+    try {
+      // keepalive: the request survives the page being left (the confirmation page).
+      return fetch(form.dataset.deflectionUrl, {
+        method: "POST",
+        body: JSON.stringify(event),
+        headers: { "content-type": "application/json" },
+        credentials: "omit",
+        keepalive: true,
+      }).catch(() => null);
+    } catch (error) {
+      return Promise.resolve(null); // counting is best effort: never in the reader's way
+    }
+  }
+
+  function report(kind, slug) {
+    const key = kind + ":" + (slug || "");
+    if (reported.has(key) || (kind === "submitted" && reported.size === 0)) return;
+    const event = { session: formSession, kind: kind, locale: locale };
+    if (slug) event.article = slug;
+    const before = kind === "opened" ? reported.get("suggested:" + slug) : null;
+    reported.set(key, (before || Promise.resolve()).then(() => send(event)));
+  }
 
   // --- suggested articles while the subject is typed (debounced; stale answers are dropped) ---
   const subject = document.getElementById("hc-f-subject");
@@ -192,12 +252,22 @@
         // Opening an article keeps this form as it is, in case the article does not help.
         link.target = "_blank";
         link.rel = "noopener";
+        link.dataset.slug = result.slug;
         item.append(link);
         return item;
       })
     );
     suggestions.hidden = good.length === 0;
+    for (const result of good) report("suggested", result.slug);
   }
+
+  // Left, middle or keyboard activation of a suggestion all count as opening it.
+  function opened(event) {
+    const link = event.target.closest("a[data-slug]");
+    if (link && (event.type === "click" || event.button === 1)) report("opened", link.dataset.slug);
+  }
+  list.addEventListener("click", opened);
+  list.addEventListener("auxclick", opened);
 
   subject.addEventListener("input", () => {
     window.clearTimeout(timer);

@@ -293,7 +293,7 @@ async def test_pages_need_a_signed_in_customer(client: httpx.AsyncClient) -> Non
         assert response.headers["location"].endswith("/my/sign-in")
     page = await client.get("/hc/zh-CN/my/sign-in")
     assert page.status_code == 200
-    assert "我的请求" in page.text or "My requests" not in page.text
+    assert "我的工单" in page.text or "My requests" not in page.text
 
 
 async def test_customers_see_only_their_own_requests(client: httpx.AsyncClient, runtime: Runtime) -> None:

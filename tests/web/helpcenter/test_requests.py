@@ -7,12 +7,19 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from kefu.auth.roles import Role
 from kefu.conversations.forms import FORMS
 from kefu.conversations.states import Category
 from kefu.db.uow import transaction
+from kefu.integrations.exchange.demo import DemoExchange
+from kefu.integrations.exchange.schemas import Network
 from kefu.kb.demo import load_demo_kb
+from kefu.request_forms.actions import do_create_field
+from kefu.request_forms.models import FieldKind
+from kefu.request_forms.schemas import ChoiceIn, FieldCreate
 from kefu.runtime import Runtime
 from kefu.web.helpcenter.context import HC_LOCALES
+from tests.factories import make_agent
 from tests.web.helpcenter.conftest import MAX_PAGE_BYTES, page_tags, with_help_center
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'&"
@@ -190,3 +197,109 @@ async def test_zh_cn_pages_are_translated(client: httpx.AsyncClient) -> None:
     assert "Trading pair" in en
     # Untranslated strings fall back to English; the layout's own strings are translated already.
     assert "帮助中心" in zh
+
+
+# --- the callback form, the exchange's networks, fields added by admins ---------------------------
+
+
+async def test_the_picker_offers_a_call_back(client: httpx.AsyncClient) -> None:
+    page = await client.get("/hc/en/requests/new")
+    assert "Request a call back" in page.text
+    order = [a["data-category"] for tag, a in page_tags(page) if tag == "a" and "data-category" in a]
+    assert order.index("callback") == len(order) - 2  # before the catch-all general question
+
+
+@pytest.mark.parametrize("locale", HC_LOCALES)
+async def test_callback_form_inputs(client: httpx.AsyncClient, locale: str) -> None:
+    page = await client.get(f"/hc/{locale}/requests/new", params={"category": "callback"})
+    assert_form_page(page)
+    inputs = {
+        a["id"]: a for tag, a in page_tags(page) if tag in ("input", "select") and "data-form-field" in a
+    }
+    assert inputs["hc-f-phone"]["type"] == "tel"
+    assert "required" in inputs["hc-f-phone"]
+    assert inputs["hc-f-preferred_date"]["type"] == "date"
+    assert inputs["hc-f-window_from"]["type"] == "time"
+    assert inputs["hc-f-window_to"]["type"] == "time"
+    assert inputs["hc-f-time_zone"]["data-kind"] == "timezone"
+    assert inputs["hc-f-time_zone"]["list"] == "hc-f-time_zone-list"
+    assert '<option value="Asia/Shanghai"></option>' in page.text
+    assert inputs["hc-f-language"]["data-kind"] == "select"
+    assert inputs["hc-f-phone_region"]["data-kind"] == "select"
+    china = "中国 (+86)" if locale == "zh-CN" else "China (+86)"
+    assert f'<option value="CN">{china}</option>' in page.text
+
+
+async def test_deposit_networks_come_from_the_exchange(client: httpx.AsyncClient) -> None:
+    page = await client.get("/hc/en/requests/new?category=deposit")
+    assert 'data-form-field="network" data-kind="network"' in page.text
+    for network in ("BTC", "ERC20", "SOL", "TRC20", "XRP"):
+        assert f'<option value="{network}"></option>' in page.text
+    trading = (await client.get("/hc/en/requests/new?category=trading")).text
+    assert '<textarea id="hc-f-steps_taken"' in trading
+
+
+async def test_fields_added_by_admins_are_shown_escaped(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    boss = await make_agent(runtime.sessionmaker, "boss@example.com", role=Role.SUPERVISOR)
+    trading = Category.TRADING
+    spot = ChoiceIn(value="spot", label_en=HOSTILE, label_zh="现货")
+    futures = ChoiceIn(value="futures", label_en="Futures")
+    added = [
+        FieldCreate(
+            category=trading, name="account_type", kind=FieldKind.SELECT, label_en=HOSTILE,
+            label_zh="账户类型", help_en=HOSTILE, required=True, choices=[spot, futures],
+        ),
+        FieldCreate(category=trading, name="agreed", kind=FieldKind.CHECKBOX, label_en="I agree", position=5),
+        FieldCreate(category=trading, name="seen_at", kind=FieldKind.DATETIME, label_en="Seen", position=2),
+        FieldCreate(category=trading, name="hidden", kind=FieldKind.TEXT, label_en="Hidden", active=False),
+    ]  # fmt: skip
+    async with transaction(runtime.sessionmaker) as session:
+        for data in added:
+            await do_create_field(session, boss.actor, data)
+    en = await client.get("/hc/en/requests/new?category=trading")
+    assert_form_page(en)
+    assert "<script>alert" not in en.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in en.text
+    tags = page_tags(en)
+    names = [a["data-form-field"] for tag, a in tags if "data-form-field" in a]
+    assert names[-3:] == ["account_type", "seen_at", "agreed"]  # after the built-in ones, by position
+    assert "hidden" not in names
+    fields = {a["id"]: a for tag, a in tags if "data-form-field" in a}
+    assert "required" in fields["hc-f-account_type"]
+    assert fields["hc-f-agreed"]["type"] == "checkbox"
+    assert fields["hc-f-seen_at"]["type"] == "datetime-local"
+    assert 'data-tz-for="hc-f-seen_at"' in en.text
+    labelled = {a["for"] for tag, a in tags if tag == "label"}
+    assert {"hc-f-account_type", "hc-f-agreed", "hc-f-seen_at"} <= labelled
+    zh = (await client.get("/hc/zh-CN/requests/new?category=trading")).text
+    assert "账户类型" in zh
+    assert '<option value="spot">现货</option>' in zh
+    assert '<option value="futures">Futures</option>' in zh  # no Chinese label: the English one
+
+
+async def test_form_pages_render_while_the_exchange_is_down(runtime: Runtime) -> None:
+    from kefu.integrations.exchange.errors import ExchangeUnavailable
+    from kefu.web.app import create_app
+
+    class Down(DemoExchange):
+        async def list_networks(self) -> list[Network]:
+            raise ExchangeUnavailable("down")
+
+    runtime.exchange = Down()
+    app = with_help_center(create_app(runtime=runtime, start_worker=False))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kefu.test") as c:
+        page = await c.get("/hc/en/requests/new?category=withdrawal")
+    assert_form_page(page)
+    assert 'data-form-field="network" data-kind="text"' in page.text
+
+
+async def test_a_link_can_prefill_text_inputs_escaped(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/hc/en/requests/new",
+        params={"category": "security", "suspicious_contact": HOSTILE, "uid": "u1\r\nx", "nope": "1"},
+    )
+    assert response.status_code == 200
+    assert HOSTILE not in response.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+    tags = {attrs.get("id"): attrs for _tag, attrs in page_tags(response)}
+    assert "value" not in tags["hc-f-uid"]  # a value with a line break is not a value we fill in

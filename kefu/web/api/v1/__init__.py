@@ -10,14 +10,18 @@ from kefu.web.api.v1 import (
     auth,
     automation,
     conversations,
+    customer_auth,
     customers,
     incidents,
     kb,
     kb_search,
+    official_channels,
+    request_forms,
     routing,
     schedules,
     search_admin,
     sla,
+    verify,
 )
 
 router = APIRouter()
@@ -26,6 +30,7 @@ router.include_router(attachments.router)
 router.include_router(auth.router)
 router.include_router(admin.router)
 router.include_router(customers.router)
+router.include_router(customer_auth.router)
 router.include_router(routing.router)
 router.include_router(automation.router)
 router.include_router(schedules.router)
@@ -33,4 +38,7 @@ router.include_router(sla.router)
 router.include_router(kb_search.router)
 router.include_router(kb.router)
 router.include_router(incidents.router)
+router.include_router(official_channels.router)
 router.include_router(search_admin.router)
+router.include_router(request_forms.router)
+router.include_router(verify.router)

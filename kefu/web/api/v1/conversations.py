@@ -32,6 +32,7 @@ from kefu.conversations.service import ConversationFilters, list_conversations, 
 from kefu.conversations.states import Category, Status
 from kefu.conversations.timeline import NewMessage
 from kefu.core.errors import InvalidInput
+from kefu.i18n import negotiate_locale
 from kefu.inboxes.models import ChannelKind
 from kefu.runtime import Runtime
 from kefu.storage.uploads import StoredFile, store_upload
@@ -92,6 +93,12 @@ async def create_conversation(
     """
     settings = runtime.settings
     data, uploads = await read_body(request, ConversationCreate, max_file_bytes=settings.upload_max_bytes)
+    if "locale" not in data.model_fields_set:
+        # Per-field messages and emails follow the caller's language when the body names none.
+        accepted = negotiate_locale(
+            explicit=None, cookie=None, accept_language=request.headers.get("accept-language")
+        )
+        data = data.model_copy(update={"locale": accepted})
     files = await _store(runtime, uploads)
     token: str | None = None
     if actor is None:

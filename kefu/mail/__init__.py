@@ -1,0 +1,1 @@
+"""Outbound email: templates in zh-CN and en, composed safely and sent through the outbox."""

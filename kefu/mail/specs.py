@@ -1,0 +1,180 @@
+"""The registry of email templates: name → subject msgid, context keys and how each value is checked.
+
+Adding a template: write `kefu/mail/templates/<name>.html` and `<name>.txt` (both extend the base
+layouts), add a `TemplateSpec` below, add its strings to the catalogs (docs/i18n.md) and a test.
+Context values are plain JSON: they travel in the outbox payload and are rendered when the job runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from kefu.core.ids import REFERENCE_RE
+from kefu.schedules.calendar import check_timezone
+
+MAX_URL_LENGTH: Final = 2000
+MAX_TEXT_LENGTH: Final = 1000
+# Customer text shown in a Subject header or a one-line slot of the body.
+SUBJECT_FIELD_LIMIT: Final = 120
+MAX_ANTI_PHISHING_LENGTH: Final = 40
+
+Check = Callable[[Any], Any]
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext no-op marker
+    """Mark a msgid for extraction; it is translated later, in the recipient's locale."""
+    return message
+
+
+def check_code(value: Any) -> str:
+    """Six digits, as a string (leading zeros matter)."""
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{6}", value):
+        raise ValueError("code must be a string of 6 digits")
+    return value
+
+
+def check_url(value: Any) -> str:
+    """An absolute http(s) URL without spaces or control characters (never javascript: or data:)."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_URL_LENGTH:
+        raise ValueError(f"a URL is a string of 1..{MAX_URL_LENGTH} characters")
+    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in value):
+        raise ValueError("a URL cannot contain spaces or control characters")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("a URL must be absolute http(s)")
+    return value
+
+
+def check_minutes(value: Any) -> int:
+    """A whole number of minutes, 1..1440."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1440:
+        raise ValueError("minutes must be an integer in 1..1440")
+    return value
+
+
+def check_reference(value: Any) -> str:
+    """A public `KF-` conversation reference."""
+    if not isinstance(value, str) or not REFERENCE_RE.fullmatch(value):
+        raise ValueError("reference must look like KF-12345678")
+    return value
+
+
+def check_text(value: Any) -> str:
+    """Customer text of at most 1000 characters (it is escaped, and folded to one line where needed)."""
+    if not isinstance(value, str) or len(value) > MAX_TEXT_LENGTH:
+        raise ValueError(f"text must be a string of at most {MAX_TEXT_LENGTH} characters")
+    return value
+
+
+def check_optional_datetime(value: Any) -> str | None:
+    """None, or an ISO 8601 date-time with a UTC offset."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) and len(value) <= 64 else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise ValueError("expected an ISO 8601 date-time with a time zone offset, or null")
+    return parsed.isoformat()
+
+
+def check_time_zone(value: Any) -> str:
+    """An IANA time zone name such as "Asia/Shanghai"."""
+    if not isinstance(value, str):
+        raise ValueError("time_zone must be an IANA name")
+    check_timezone(value)
+    return value
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    """One email: its subject msgid and every context key it takes."""
+
+    name: str
+    # English msgid; `%(key)s` placeholders are filled from the keys in `subject_fields`.
+    subject: str
+    required: Mapping[str, Check]
+    optional: Mapping[str, tuple[Check, Any]] = field(default_factory=dict)  # key -> (check, default)
+    # Customer text that appears in the Subject: folded to one line and capped before use.
+    subject_fields: tuple[str, ...] = ()
+    # Automatic notifications carry `Auto-Submitted: auto-generated` (RFC 3834): no auto-replies.
+    automatic: bool = True
+    # Removed from the outbox row once sent: a database dump must not yield usable codes or links.
+    secret_fields: tuple[str, ...] = ()
+    # Context key holding the minutes the email stays useful: past that it is dropped, not sent late.
+    lifetime_field: str | None = None
+
+    def check_context(self, context: Mapping[str, Any]) -> dict[str, Any]:
+        """The context with defaults filled in; ValueError for a missing, unknown or malformed key."""
+        if not isinstance(context, Mapping):
+            raise ValueError("context must be a mapping")
+        missing = sorted(set(self.required) - set(context))
+        unknown = sorted(set(context) - set(self.required) - set(self.optional))
+        if missing:
+            raise ValueError(f"template {self.name!r} needs context keys {missing}")
+        if unknown:
+            raise ValueError(f"template {self.name!r} does not take context keys {unknown}")
+        checked: dict[str, Any] = {}
+        for key, check in self.required.items():
+            checked[key] = _checked(key, check, context[key])
+        for key, (check, default) in self.optional.items():
+            checked[key] = _checked(key, check, context[key]) if key in context else default
+        return checked
+
+
+def _checked(key: str, check: Check, value: Any) -> Any:
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise ValueError(f"context key {key!r}: {exc}") from None
+
+
+TEMPLATES: Final[dict[str, TemplateSpec]] = {
+    spec.name: spec
+    for spec in (
+        TemplateSpec(
+            name="customer_sign_in",
+            subject=N_("Your sign-in code"),
+            required={"code": check_code, "link": check_url, "minutes": check_minutes},
+            secret_fields=("code", "link"),
+            lifetime_field="minutes",
+        ),
+        TemplateSpec(
+            name="request_received",
+            subject=N_("We received your request: %(subject)s"),
+            required={
+                "reference": check_reference,
+                "subject": check_text,
+                "first_response_due": check_optional_datetime,
+                "requests_url": check_url,
+            },
+            optional={"time_zone": (check_time_zone, "UTC")},
+            subject_fields=("subject",),
+        ),
+    )
+}
+
+
+def get_spec(name: str) -> TemplateSpec:
+    """The registered template called `name`; ValueError if there is none."""
+    spec = TEMPLATES.get(name) if isinstance(name, str) else None
+    if spec is None:
+        raise ValueError(f"no email template called {name!r}")
+    return spec
+
+
+def check_anti_phishing_code(value: str | None) -> str | None:
+    """The customer's anti-phishing code (1..40 printable characters on one line), or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ANTI_PHISHING_LENGTH:
+        raise ValueError(f"an anti-phishing code is 1..{MAX_ANTI_PHISHING_LENGTH} characters")
+    if not value.isprintable() or value != value.strip():
+        raise ValueError("an anti-phishing code is printable text without surrounding spaces")
+    return value

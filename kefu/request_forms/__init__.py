@@ -1,0 +1,1 @@
+"""Request forms: admin-added fields per category and deflection counting."""
