@@ -1,4 +1,4 @@
-"""The `kefu` command: serve, worker, migrate, demo, agent, token, config."""
+"""The `kefu` command: serve, worker, smtp, imap-poll, migrate, demo, agent, token, config."""
 
 from __future__ import annotations
 
@@ -132,6 +132,102 @@ def worker_command(
         await runtime.close()
 
     asyncio.run(run())
+
+
+@app.command("smtp")
+def smtp_command(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on (default: KEFU_SMTP_LISTEN's, else 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=65535, help="TCP port (default: KEFU_SMTP_LISTEN's, else 2525; 0 picks one)."
+        ),
+    ] = None,
+) -> None:
+    """Run only the inbound SMTP listener: support mailboxes, 250 once the message is stored."""
+    from kefu.logging import configure_logging
+    from kefu.mail.smtp_server import listen_address
+    from kefu.runtime import build_runtime
+
+    settings = _settings()
+    configure_logging(settings)
+    try:
+        default_host, default_port = listen_address(settings.smtp_listen) or ("127.0.0.1", 2525)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    address = (default_host if host is None else host, default_port if port is None else port)
+
+    async def run() -> int:
+        runtime = build_runtime(settings)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, runtime.request_stop)
+        try:
+            await runtime.prepare()
+            listener = await runtime.start_smtp(*address, must_bind=True)
+            assert listener is not None
+        except (OSError, ValueError) as exc:
+            err.print(f"[red]cannot listen on {address[0]}:{address[1]}: {exc}[/red]")
+            await runtime.close()
+            return 1
+        err.print(f"Kefu SMTP listener on {listener.host}:{listener.port}; Ctrl-C stops it")
+        await runtime.wait_stopped()
+        await runtime.close()
+        return 0
+
+    if code := asyncio.run(run()):
+        raise typer.Exit(code)
+
+
+@app.command("imap-poll")
+def imap_poll_command(
+    once: Annotated[
+        bool, typer.Option("--once", help="Fetch what is waiting in every mailbox, then exit.")
+    ] = False,
+) -> None:
+    """Fetch mail from the KEFU_IMAP_MAILBOXES (the worker does this too; use --once to check a setup)."""
+    from kefu.logging import configure_logging
+    from kefu.mail.imap_poller import PollResult, build_pollers, poll_all_once
+    from kefu.runtime import build_runtime
+
+    settings = _settings()
+    configure_logging(settings)
+    if not settings.imap_mailboxes:
+        err.print("[red]no IMAP mailboxes configured (KEFU_IMAP_MAILBOXES)[/red]")
+        raise typer.Exit(2)
+
+    async def run() -> int:
+        runtime = build_runtime(settings)
+        try:
+            await runtime.prepare()
+            if not once:
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(sig, runtime.request_stop)
+                runtime.start_imap()
+                err.print(f"Polling {len(settings.imap_mailboxes)} IMAP mailbox(es); Ctrl-C stops it")
+                await runtime.wait_stopped()
+                return 0
+            results = await poll_all_once(build_pollers(settings, runtime.sessionmaker, runtime.blobs))
+        finally:
+            await runtime.close()
+        for label, result in results.items():
+            if isinstance(result, PollResult):
+                err.print(
+                    f"{label}: {result.stored} stored, {result.duplicates} already stored, "
+                    f"{result.too_large} too large (left on the server)",
+                    markup=False,
+                )
+            else:
+                # Server replies are shown as text: "[AUTHENTICATIONFAILED]" is not rich markup.
+                err.print(f"{label}: failed: {result}", style="red", markup=False, highlight=False)
+        return 1 if any(isinstance(r, str) for r in results.values()) else 0
+
+    if code := asyncio.run(run()):
+        raise typer.Exit(code)
 
 
 @app.command()

@@ -34,6 +34,7 @@ MODEL_MODULES = (
     "kefu.incidents.models",
     "kefu.channels.models",
     "kefu.request_forms.models",
+    "kefu.mail.models",
 )
 
 # Modules that define outbox job handlers: each exports `HANDLERS` (name → handler) and `PERIODIC`

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from dataclasses import InitVar, dataclass, field
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kefu.db.engine import create_engine, create_sessionmaker
@@ -17,6 +18,8 @@ from kefu.jobs.periodic import Scheduler
 from kefu.jobs.registry import HandlerRegistry
 from kefu.jobs.worker import Worker
 from kefu.mail.factory import create_mail_transport
+from kefu.mail.imap_poller import build_pollers, run_pollers
+from kefu.mail.smtp_server import SmtpListener, listen_address, start_listener
 from kefu.mail.transport import MailTransport
 from kefu.pubsub.base import PubSub
 from kefu.pubsub.factory import create_pubsub
@@ -25,6 +28,8 @@ from kefu.settings import Settings
 from kefu.storage.base import BlobStore
 from kefu.storage.factory import create_blob_store
 from kefu.storage.s3 import S3BlobStore
+
+log = structlog.get_logger(__name__)
 
 
 def build_job_handlers(runtime: Runtime) -> HandlerRegistry:
@@ -46,6 +51,8 @@ class Runtime:
     mail: MailTransport = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    # The inbound SMTP listener, when this process runs one (start_smtp).
+    smtp: SmtpListener | None = field(default=None, init=False)
 
     def __post_init__(self, mail_transport: MailTransport | None) -> None:
         self.mail = mail_transport if mail_transport is not None else create_mail_transport(self.settings)
@@ -67,6 +74,43 @@ class Runtime:
         _handlers, periodic = load_job_modules()
         scheduler = Scheduler(self.sessionmaker, periodic)
         self._tasks.append(asyncio.create_task(scheduler.run(self._stop), name="kefu-scheduler"))
+        self.start_imap()
+
+    def start_imap(self) -> None:
+        """Poll the `imap_mailboxes` in this process; start_worker calls it, so mail is fetched wherever
+        the outbox worker runs (`kefu worker`, `kefu serve` by default). Nothing when none is set."""
+        if pollers := build_pollers(self.settings, self.sessionmaker, self.blobs):
+            self._tasks.append(asyncio.create_task(run_pollers(pollers, self._stop), name="kefu-imap"))
+
+    async def start_smtp(
+        self, host: str | None = None, port: int | None = None, *, must_bind: bool = False
+    ) -> SmtpListener | None:
+        """Run the inbound SMTP listener on this loop (`kefu serve` by default, `kefu smtp`).
+
+        `host`/`port` default to `smtp_listen` (empty: no listener). When the address cannot be used,
+        `kefu serve` (must_bind False) logs an error and keeps serving HTTP without SMTP; `kefu smtp`
+        (must_bind True) gets the OSError or ValueError.
+        """
+        try:
+            if host is None or port is None:
+                configured = listen_address(self.settings.smtp_listen)
+                if configured is None:
+                    return None
+                host = configured[0] if host is None else host
+                port = configured[1] if port is None else port
+            self.smtp = await start_listener(self.sessionmaker, self.blobs, self.settings, host, port)
+        except (OSError, ValueError) as exc:
+            if must_bind:
+                raise
+            log.error("smtp_listener_not_started", listen=f"{host}:{port}", error=str(exc))
+            return None
+        return self.smtp
+
+    async def stop_smtp(self) -> None:
+        """Stop the SMTP listener, letting messages being stored finish first."""
+        if self.smtp is not None:
+            await self.smtp.close()
+            self.smtp = None
 
     def request_stop(self) -> None:
         """Ask background loops to finish (signal handlers call this)."""
@@ -79,6 +123,7 @@ class Runtime:
     async def close(self) -> None:
         """Stop background loops and release connections."""
         self._stop.set()
+        await self.stop_smtp()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=10)

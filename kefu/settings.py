@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kefu.mail.imap_config import ImapMailboxes
+
 # Published on purpose: a deployment that still uses it is refused in production mode.
 DEFAULT_SECRET_KEY = "kefu-development-secret-change-me"  # noqa: S105
 _DNS_NAME = re.compile(
@@ -76,6 +78,24 @@ class Settings(BaseSettings):
     dkim_selector: str = ""
     dkim_domain: str = ""
     dkim_private_key_path: Path | None = None
+
+    # Inbound email (docs/email.md). Support mailboxes: "support@x.com,vip@x.com=vip-team" (a team slug
+    # after "="), in addition to the email inboxes configured in the console.
+    support_addresses: str = ""
+    smtp_listen: str = Field(
+        "127.0.0.1:2525", description="host:port of the SMTP listener; empty disables it"
+    )
+    inbound_max_bytes: int = Field(25 * 1024 * 1024, ge=64 * 1024)
+    # Messages being stored at once; beyond this the listener answers 451 and the sender retries later.
+    smtp_max_inflight: int = Field(32, ge=1, le=1024)
+    # Mailboxes on an existing IMAP server, polled by the worker (docs/email.md, "Inbound: IMAP
+    # mailboxes"): a JSON list of {"url", "address", "password" | "password_env", "after", ...}.
+    imap_mailboxes: ImapMailboxes = Field(default_factory=list, description="IMAP mailboxes to poll (JSON)")
+    # Sender authentication (SPF, DKIM, DMARC) asks DNS: comma-separated servers, empty = the system's;
+    # or a JSON file of static answers for sites without DNS (kefu.mail.inbound.dns.StaticResolver).
+    dns_nameservers: str = ""
+    dns_timeout_seconds: float = Field(3.0, gt=0, le=30)
+    dns_static_file: Path | None = None
 
     @model_validator(mode="after")
     def _default_paths(self) -> Settings:

@@ -61,6 +61,7 @@ def test_requests_are_logged_as_json_without_secrets(tmp_path: Path) -> None:
         "KEFU_SECRET_KEY": "logging-test-secret-0123456789abcdefghijkl",
         "KEFU_DATA_DIR": str(tmp_path),
         "KEFU_RUN_WORKER_IN_SERVE": "false",
+        "KEFU_SMTP_LISTEN": "",  # tests never bind the default 2525
     }
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=120, check=True

@@ -1,11 +1,19 @@
-"""Personal API tokens: shown once, stored as sha256, limited to scopes the agent's role allows."""
+"""Personal API tokens: shown once, stored as sha256, limited to scopes the agent's role allows.
+
+A live token's actor is cached in each process for `TOKEN_CACHE_SECONDS` (it is read on every API
+request). Revoking a token, or changing its agent (role, active flag) or the agent's teams, through
+any session of the process drops the cache at once and again at commit; other processes notice
+within `TOKEN_CACHE_SECONDS`. Expiry is checked on every request, cached or not.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Final
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -20,6 +28,7 @@ from kefu.core.clock import utcnow
 from kefu.core.errors import InvalidInput, NotFound, PermissionDenied
 from kefu.core.ids import new_token
 from kefu.db.base import table_of
+from kefu.db.cache import ConfigCache, invalidate_on_change
 from kefu.db.engine import write_gate
 from kefu.db.uow import after_commit
 from kefu.inboxes.models import TeamMember
@@ -32,6 +41,8 @@ MAX_TOKEN_LENGTH = 256
 MAX_NAME_LENGTH = 100
 MAX_EXPIRY_DAYS = 3650
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# The longest a revoked token or a deactivated agent keeps working on another server process.
+TOKEN_CACHE_SECONDS: Final = 5.0
 
 # Core statements on the tables (not the ORM classes): no identity map, no ORM compile step.
 _TOKENS, _AGENTS, _MEMBERS = table_of(ApiToken), table_of(Agent), table_of(TeamMember)
@@ -53,6 +64,24 @@ _LOOKUP = (
     .where(_TOKENS.c.token_hash == bindparam("token_hash"))
 )
 _TOUCH = update(_TOKENS).where(_TOKENS.c.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
+
+
+@dataclass(slots=True)
+class _LiveToken:
+    """What a request needs of a token that was live when read (expiry is checked at each use)."""
+
+    token_id: uuid.UUID
+    actor: AgentActor
+    expires_at: datetime | None
+    # When this process last wrote (or read) the token's last-used time.
+    last_used_at: datetime | None
+
+
+# Keyed by the token's digest: the plaintext is never kept. Unknown or dead tokens are not cached.
+LIVE_TOKENS: ConfigCache[_LiveToken | None] = ConfigCache(
+    "api_tokens", ttl=TOKEN_CACHE_SECONDS, max_keys=4096
+)
+invalidate_on_change(LIVE_TOKENS, (ApiToken, Agent, TeamMember))
 
 
 def _clean_name(name: str) -> str:
@@ -157,33 +186,51 @@ async def _touch(bind: object, token_id: uuid.UUID, now: datetime) -> None:
         await conn.execute(_TOUCH, {"token_id": token_id, "now": now})
 
 
-async def resolve_api_token(session: AsyncSession, token: str) -> AgentActor | None:
-    """The actor of a live token (scopes cut to the token's and the role's), or None."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
-        return None
-    # This runs on every API request: prepared statements, plain columns, no ORM identity map.
-    rows = (await (await session.connection()).execute(_LOOKUP, {"token_hash": digest(token)})).all()
+async def _load_live_token(session: AsyncSession, token_hash: str) -> _LiveToken | None:
+    rows = (await (await session.connection()).execute(_LOOKUP, {"token_hash": token_hash})).all()
     if not rows:
         return None
     found = rows[0]
-    now = utcnow()
-    if found.revoked_at is not None or (found.expires_at is not None and found.expires_at <= now):
+    if found.revoked_at is not None or not found.is_active:
         return None
-    if not found.is_active:
-        return None
-    if found.last_used_at is None or now - found.last_used_at >= LAST_USED_RESOLUTION:
-        # After the request's own commit and in its own transaction: an early write would hold
-        # SQLite's write lock for the whole request (and block the audit of a refusal).
-        after_commit(session, partial(_touch, session.bind, found.id, now))
     role = Role(found.role)
     scopes = frozenset(Scope(s) for s in found.scopes if s in Scope._value2member_map_)
-    return AgentActor(
+    actor = AgentActor(
         agent_id=found.agent_id,
         role=role,
         team_ids=frozenset(row.team_id for row in rows if row.team_id is not None),
         scopes=scopes & allowed_scopes(role),
         via_token=True,
     )
+    return _LiveToken(found.id, actor, found.expires_at, found.last_used_at)
+
+
+def _is_live(value: _LiveToken | None) -> bool:
+    return value is not None
+
+
+async def resolve_api_token(session: AsyncSession, token: str) -> AgentActor | None:
+    """The actor of a live token (scopes cut to the token's and the role's), or None."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    token_hash = digest(token)
+
+    # Runs on every API request: one cached lookup, else one Core query (token, agent and teams).
+    async def load(s: AsyncSession) -> _LiveToken | None:
+        return await _load_live_token(s, token_hash)
+
+    live = await LIVE_TOKENS.get(session, token_hash, load, keep=_is_live)
+    if live is None:
+        return None
+    now = utcnow()
+    if live.expires_at is not None and live.expires_at <= now:
+        return None
+    if live.last_used_at is None or now - live.last_used_at >= LAST_USED_RESOLUTION:
+        live.last_used_at = now
+        # After the request's own commit and in its own transaction: an early write would hold
+        # SQLite's write lock for the whole request (and block the audit of a refusal).
+        after_commit(session, partial(_touch, session.bind, live.token_id, now))
+    return live.actor
 
 
 async def list_api_tokens(session: AsyncSession, *, agent_id: uuid.UUID) -> Sequence[ApiToken]:
@@ -203,6 +250,7 @@ async def do_revoke_all_api_tokens(session: AsyncSession, *, agent_id: uuid.UUID
     for row in rows:
         row.revoked_at = now
     await session.flush()
+    LIVE_TOKENS.invalidate_after_commit(session)
     return len(rows)
 
 
@@ -215,6 +263,7 @@ async def do_revoke_api_token(session: AsyncSession, *, token_id: uuid.UUID, act
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         await session.flush()
+        LIVE_TOKENS.invalidate_after_commit(session)
         await record_audit(
             session,
             action="api_token.revoked",

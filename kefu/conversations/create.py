@@ -1,12 +1,21 @@
-"""Opening conversations: naming the customer, the row with its public reference, the first message."""
+"""Opening conversations: naming the customer, the row with its public reference, the first message.
+
+This is the busiest write path (every API, form, email and chat request that starts a conversation),
+so on PostgreSQL a known customer's conversation, first message and tags are written in one round
+trip that also looks the customer up (`_OPEN_KNOWN_PG`); anything else takes the general path.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import CTE, String, and_, any_, bindparam, func, insert, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql import Select
 
 from kefu.auth.actors import Actor, CustomerActor
 from kefu.contacts.actions import do_add_identity, do_create_contact
@@ -17,12 +26,12 @@ from kefu.conversations.models import Conversation, ConversationTag, Message
 from kefu.conversations.pipeline import ConversationChange, run_pipeline
 from kefu.conversations.schemas import ConversationCreate, CustomerIn
 from kefu.conversations.states import AuthorKind, Priority, Status
-from kefu.conversations.timeline import NewMessage, append_message
+from kefu.conversations.timeline import NewMessage, message_written, new_message_values
 from kefu.core.clock import utcnow
 from kefu.core.errors import Conflict, InvalidInput, PermissionDenied
 from kefu.core.ids import new_id, new_reference
 from kefu.db.base import adopt, table_of
-from kefu.db.upsert import insert_or_ignore
+from kefu.db.upsert import insert_or_ignore_table
 from kefu.events.emit import emit_on_commit
 from kefu.events.names import EventName
 from kefu.events.types import Event
@@ -30,21 +39,107 @@ from kefu.inboxes.models import ChannelKind, Team
 from kefu.request_forms.validation import check_form_fields
 
 _REFERENCE_ATTEMPTS = 5
+_VISITOR_CLIENT_ID_MIN = 20
+Identity = tuple[IdentityKind, str]
+
 # Built once: hot paths reuse compiled statements instead of rebuilding them per request.
 _IDENTITIES = table_of(ContactIdentity)
-_HOLDERS = select(_IDENTITIES.c.kind, _IDENTITIES.c.value, _IDENTITIES.c.contact_id).where(
-    _IDENTITIES.c.value.in_(bindparam("values", expanding=True))
+_HOLDERS_COLUMNS = (_IDENTITIES.c.kind, _IDENTITIES.c.value, _IDENTITIES.c.contact_id)
+# PostgreSQL takes the handles as one array: one statement text (and prepared statement) for any
+# count, with no per-value expansion at execution. SQLite has no arrays.
+_HOLDERS_PG = select(*_HOLDERS_COLUMNS).where(
+    _IDENTITIES.c.value == any_(bindparam("values", type_=postgresql.ARRAY(String)))
 )
-_INSERT_TAGS = insert(table_of(ConversationTag))
-_VISITOR_CLIENT_ID_MIN = 20
+_HOLDERS = select(*_HOLDERS_COLUMNS).where(_IDENTITIES.c.value.in_(bindparam("values", expanding=True)))
+_CONVERSATIONS, _MESSAGES, _TAGS = table_of(Conversation), table_of(Message), table_of(ConversationTag)
+_INSERT_MESSAGE = insert(_MESSAGES)
+_INSERT_TAGS = insert(_TAGS)
 
 
-async def resolve_customer(session: AsyncSession, customer: CustomerIn, locale: str) -> uuid.UUID:
-    """The id of the contact any given identity belongs to (exchange uid first), created if new.
-
-    Identities given alongside that no other contact holds are attached, so an agent's
-    "uid 10000001, alice@example.com" links both handles to one person.
+def _holder_cte() -> CTE:
+    """The contact holding the first given handle (`id_kinds`/`id_values`, in `customer_identities`
+    order), but only when every given handle is held: then `resolve_customer` would attach nothing.
     """
+    kinds = bindparam("id_kinds", type_=postgresql.ARRAY(String))
+    given = (
+        func.unnest(kinds, bindparam("id_values", type_=postgresql.ARRAY(String)))
+        .table_valued("kind", "value")
+        .render_derived("given")
+    )
+    held = (
+        select(_IDENTITIES.c.contact_id, _IDENTITIES.c.kind)
+        .join(given, and_(_IDENTITIES.c.kind == given.c.kind, _IDENTITIES.c.value == given.c.value))
+        .cte("held")
+    )
+    # (kind, value) is unique, so as many rows as handles means every handle is held.
+    every_held = select(func.count()).select_from(held).scalar_subquery() == func.cardinality(kinds)
+    return (
+        select(held.c.contact_id)
+        .where(every_held)
+        .order_by(func.array_position(kinds, held.c.kind))
+        .limit(1)
+        .cte("holder")
+    )
+
+
+def _opening_statement(*, known_customer: bool, with_tags: bool) -> Select[Any]:
+    """PostgreSQL: the conversation, its first message and its tags in one round trip.
+
+    Data-modifying CTEs; the message and tags select from the conversation's RETURNING, so when the
+    conversation is skipped (a reference or client_id conflict) nothing else is written.
+    Parameters: `c_<column>` and `m_<column>` for every column, `tags`. Returns the new id (no row
+    when skipped); with `known_customer`, the holder CTE supplies `contact_id` and the one row
+    returned is (holder or NULL, new id or NULL): no holder, nothing written.
+    """
+    columns = [c for c in _CONVERSATIONS.columns if not (known_customer and c.key == "contact_id")]
+    rows = select(*(bindparam(f"c_{c.key}", type_=c.type) for c in columns))
+    holder = _holder_cte() if known_customer else None
+    names = [c.key for c in columns]
+    if holder is not None:
+        rows = rows.add_columns(holder.c.contact_id)
+        names.append("contact_id")
+    conversation = (
+        postgresql.insert(_CONVERSATIONS)
+        .from_select(names, rows)
+        .on_conflict_do_nothing()
+        .returning(_CONVERSATIONS.c.id)
+        .cte("new_conversation")
+    )
+    message_columns = [c for c in _MESSAGES.columns if c.key != "conversation_id"]
+    message = (
+        insert(_MESSAGES)
+        .from_select(
+            [*(c.key for c in message_columns), "conversation_id"],
+            select(*(bindparam(f"m_{c.key}", type_=c.type) for c in message_columns), conversation.c.id),
+        )
+        .cte("first_message")
+    )
+    if holder is not None:
+        statement = select(
+            select(holder.c.contact_id).scalar_subquery(), select(conversation.c.id).scalar_subquery()
+        )
+    else:
+        statement = select(conversation.c.id)
+    statement = statement.add_cte(message)
+    if with_tags:
+        tags = (
+            insert(_TAGS)
+            .from_select(
+                ["conversation_id", "tag"],
+                select(conversation.c.id, func.unnest(bindparam("tags", type_=postgresql.ARRAY(String)))),
+            )
+            .cte("new_tags")
+        )
+        statement = statement.add_cte(tags)
+    return statement
+
+
+_OPEN_PG = {tags: _opening_statement(known_customer=False, with_tags=tags) for tags in (False, True)}
+_OPEN_KNOWN_PG = {tags: _opening_statement(known_customer=True, with_tags=tags) for tags in (False, True)}
+
+
+def customer_identities(customer: CustomerIn) -> list[Identity]:
+    """The normalised handles naming a customer, exchange uid first; InvalidInput when none."""
     given = [
         (kind, normalise_identity(kind, value))
         for kind, value in (
@@ -58,18 +153,36 @@ async def resolve_customer(session: AsyncSession, customer: CustomerIn, locale: 
         raise InvalidInput(
             "the customer needs an email, phone or exchange uid", fields={"customer": "required"}
         )
+    return given
+
+
+async def _resolve_identities(
+    session: AsyncSession, given: Sequence[Identity], *, name: str, locale: str
+) -> uuid.UUID:
     # One query answers "who holds any of these handles" for the common case of a known customer.
-    rows = await (await session.connection()).execute(_HOLDERS, {"values": [value for _, value in given]})
+    conn = await session.connection()
+    holders = _HOLDERS_PG if conn.dialect.name == "postgresql" else _HOLDERS
+    rows = await conn.execute(holders, {"values": [value for _, value in given]})
     held = {(str(kind), value): contact_id for kind, value, contact_id in rows}
     owner = next((held[(str(k), v)] for k, v in given if (str(k), v) in held), None)
     if owner is None:
         kind, value = given[0]
-        owner, _created = await do_create_contact(session, kind, value, name=customer.name, locale=locale)
-        held[(str(given[0][0]), given[0][1])] = owner
+        owner, _created = await do_create_contact(session, kind, value, name=name, locale=locale)
+        held[(str(kind), value)] = owner
     for kind, value in given:
         if (str(kind), value) not in held:
             await do_add_identity(session, owner, kind, value)
     return owner
+
+
+async def resolve_customer(session: AsyncSession, customer: CustomerIn, locale: str) -> uuid.UUID:
+    """The id of the contact any given identity belongs to (exchange uid first), created if new.
+
+    Identities given alongside that no other contact holds are attached, so an agent's
+    "uid 10000001, alice@example.com" links both handles to one person.
+    """
+    given = customer_identities(customer)
+    return await _resolve_identities(session, given, name=customer.name, locale=locale)
 
 
 async def check_team(session: AsyncSession, team_id: uuid.UUID | None) -> None:
@@ -86,22 +199,76 @@ async def _existing_by_client_id(
     )
 
 
-async def _insert_conversation(
-    session: AsyncSession, values: dict[str, object], contact_id: uuid.UUID
-) -> Conversation | None:
-    """Insert with a fresh random reference, retrying on the rare collision; None if client_id raced.
+def _pg_params(
+    conversation: dict[str, object], message: dict[str, object], tags: Sequence[str]
+) -> dict[str, object]:
+    params = {f"c_{key}": value for key, value in conversation.items()}
+    params.update({f"m_{key}": value for key, value in message.items()})
+    if tags:
+        params["tags"] = list(tags)
+    return params
 
-    A Core insert skips the ORM's per-row bookkeeping on this hot path; the object built from the
-    inserted values then joins the session as persistent, so later changes to it are saved.
+
+async def _open_for_known_customer(
+    conn: AsyncConnection,
+    given: Sequence[Identity],
+    conversation: dict[str, object],
+    message: dict[str, object],
+    tags: Sequence[str],
+) -> tuple[uuid.UUID | None, bool]:
+    """PostgreSQL, one round trip: (the holder of every given handle or None, whether rows were written).
+
+    Nothing is written without a holder (a new handle: `_resolve_identities` creates or completes
+    the contact) or on a reference or client_id conflict.
     """
-    statement = insert_or_ignore(session, Conversation, returning=("id",))
+    conversation["reference"] = new_reference()
+    params = _pg_params({k: v for k, v in conversation.items() if k != "contact_id"}, message, tags)
+    params["id_kinds"] = [str(kind) for kind, _ in given]
+    params["id_values"] = [value for _, value in given]
+    holder, conversation_id = (await conn.execute(_OPEN_KNOWN_PG[bool(tags)], params)).one()
+    return holder, conversation_id is not None
+
+
+async def _write_opening(
+    conn: AsyncConnection,
+    conversation: dict[str, object],
+    message: dict[str, object],
+    tags: Sequence[str],
+) -> bool:
+    """Insert the conversation row, its tags and first message; False (nothing written) on a conflict."""
+    if conn.dialect.name == "postgresql":
+        statement = _OPEN_PG[bool(tags)]
+        return (await conn.execute(statement, _pg_params(conversation, message, tags))).scalar() is not None
+    # SQLite (no data-modifying CTEs): a round trip is an in-process call, so three are cheap.
+    inserted = insert_or_ignore_table(conn, _CONVERSATIONS, returning=("id",))
+    if (await conn.execute(inserted, conversation)).scalar() is None:
+        return False
+    if tags:
+        await conn.execute(_INSERT_TAGS, [{"conversation_id": conversation["id"], "tag": t} for t in tags])
+    await conn.execute(_INSERT_MESSAGE, message)
+    return True
+
+
+async def _insert_opening(
+    session: AsyncSession,
+    conversation: dict[str, object],
+    message: dict[str, object],
+    tags: Sequence[str],
+    *,
+    contact_id: uuid.UUID,
+    client_id: str | None,
+) -> bool:
+    """Write the opening rows with a fresh random reference, retrying on the rare collision.
+
+    False when the conversation's `client_id` raced in from a concurrent retry (nothing written).
+    """
+    conn = await session.connection()
     for _attempt in range(_REFERENCE_ATTEMPTS):
-        values["reference"] = new_reference()
-        if (await (await session.connection()).execute(statement, values)).scalar() is not None:
-            return adopt(session, Conversation(**values))
-        client_id = values.get("client_id")
-        if client_id and await _existing_by_client_id(session, contact_id, str(client_id)):
-            return None
+        conversation["reference"] = new_reference()
+        if await _write_opening(conn, conversation, message, tags):
+            return True
+        if client_id and await _existing_by_client_id(session, contact_id, client_id):
+            return False
     raise Conflict("could not allocate a conversation reference; retry")
 
 
@@ -120,25 +287,24 @@ async def do_create_conversation(
     A repeated `client_id` for the same customer returns the original conversation.
     `route_to_team` is the team chosen by routing (an inbox's team) when the caller named none.
     """
+    given: list[Identity] = []
+    contact_id: uuid.UUID | None = None
     if isinstance(actor, CustomerActor):
         if data.team_id is not None or data.tags:
             raise PermissionDenied("customers cannot choose a team or tags")
         contact_id = actor.contact_id
+    elif data.customer is None:
+        raise InvalidInput("name the customer", fields={"customer": "required"})
     else:
-        if data.customer is None:
-            raise InvalidInput("name the customer", fields={"customer": "required"})
-        contact_id = await resolve_customer(session, data.customer, data.locale)
+        given = customer_identities(data.customer)
     form_fields = await check_form_fields(session, data.category, data.form_fields, locale=data.locale)
     team_id = data.team_id or route_to_team
     await check_team(session, team_id)
-    if data.client_id:
-        existing = await _existing_by_client_id(session, contact_id, data.client_id)
-        if existing is not None:
-            return existing, False, None
 
     now = utcnow()
+    conversation_id = new_id()
     values: dict[str, object] = {
-        "id": new_id(),
+        "id": conversation_id,
         "contact_id": contact_id,
         "inbox_id": inbox_id,
         "channel": channel,
@@ -160,23 +326,47 @@ async def do_create_conversation(
         "created_at": now,
         "updated_at": now,
     }
-    conversation = await _insert_conversation(session, values, contact_id)
-    if conversation is None:
-        raced = await _existing_by_client_id(session, contact_id, str(data.client_id))
-        assert raced is not None
-        return raced, False, None
+    author = AuthorKind.CUSTOMER if isinstance(actor, CustomerActor) else AuthorKind.AGENT
+    # Both rows are known before either is written: one round trip writes them on PostgreSQL.
+    first_values = new_message_values(
+        conversation_id,
+        actor,
+        NewMessage(body=data.body),
+        author=author,
+        channel=channel,
+        seq=1,
+        created_at=now,
+    )
     tags = sorted(set(data.tags))
-    if tags:
-        await session.execute(
-            _INSERT_TAGS, [{"conversation_id": conversation.id, "tag": tag} for tag in tags]
-        )
+    written = False
+    if given:
+        conn = await session.connection()
+        if conn.dialect.name == "postgresql":
+            contact_id, written = await _open_for_known_customer(conn, given, values, first_values, tags)
+        if contact_id is None:
+            assert data.customer is not None
+            contact_id = await _resolve_identities(
+                session, given, name=data.customer.name, locale=data.locale
+            )
+        values["contact_id"] = contact_id
+    assert contact_id is not None
+    if not written:
+        if data.client_id:
+            existing = await _existing_by_client_id(session, contact_id, data.client_id)
+            if existing is not None:
+                return existing, False, None
+        if not await _insert_opening(
+            session, values, first_values, tags, contact_id=contact_id, client_id=data.client_id
+        ):
+            raced = await _existing_by_client_id(session, contact_id, str(data.client_id))
+            assert raced is not None
+            return raced, False, None
+    # Persistent without a flush (a Core insert wrote it); later changes to it are saved as UPDATEs.
+    conversation = adopt(session, Conversation(**values))
     set_committed_value(
         conversation, "tag_rows", [ConversationTag(conversation_id=conversation.id, tag=t) for t in tags]
     )
-    author = AuthorKind.CUSTOMER if isinstance(actor, CustomerActor) else AuthorKind.AGENT
-    first = await append_message(
-        session, conversation, actor, NewMessage(body=data.body), author=author, channel=channel, first=True
-    )
+    first = message_written(session, conversation, first_values)
     await run_pipeline(session, ConversationChange(conversation, actor, created=True, message=first))
     emit_on_commit(
         session,

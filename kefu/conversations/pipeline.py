@@ -47,6 +47,8 @@ PROCESSORS: Final = (
     "kefu.automation.triggers:process_change",
     "kefu.routing.actions:process_change",
     "kefu.sla.actions:process_change",
+    # Last: it emails what the agent wrote, after triggers may have changed the conversation.
+    "kefu.mail.replies:process_change",
 )
 
 _running: ContextVar[bool] = ContextVar("kefu_pipeline_running", default=False)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +51,64 @@ async def _next_seq(session: AsyncSession, conversation: Conversation) -> int:
     return seq
 
 
+def new_message_values(
+    conversation_id: uuid.UUID,
+    actor: Actor | None,
+    new: NewMessage,
+    *,
+    author: AuthorKind,
+    channel: ChannelKind,
+    seq: int,
+    created_at: datetime,
+) -> dict[str, object]:
+    """Every column of the row `new` becomes as message number `seq` of the conversation."""
+    return {
+        "id": new_id(),
+        "conversation_id": conversation_id,
+        "seq": seq,
+        "kind": new.kind,
+        "author_kind": author,
+        "author_agent_id": actor.agent_id if isinstance(actor, AgentActor) else None,
+        "author_contact_id": actor.contact_id if isinstance(actor, CustomerActor) else None,
+        "body": new.body,
+        "data": dict(new.data or {}),
+        "client_id": new.client_id,
+        "channel": channel,
+        "created_at": created_at,
+    }
+
+
+def message_written(session: AsyncSession, conversation: Conversation, values: dict[str, object]) -> Message:
+    """The message whose row was just inserted with `values`; joins `session`, published after commit.
+
+    Skips the unit-of-work bookkeeping of an ORM insert: the object is complete (attachments known
+    empty, so appending files never lazy-loads) and later changes to it are flushed as UPDATEs.
+    """
+    message = adopt(session, Message(**values))
+    set_committed_value(message, "attachments", [])
+    kind = MessageKind(message.kind)
+    facts = {"message_id": str(message.id), "seq": message.seq, "kind": kind.value}
+    emit_on_commit(
+        session,
+        Event(
+            name=EventName.MESSAGE_CREATED,
+            topics=recipients.staff_message_topics(conversation),
+            payload={**recipients.conversation_payload(conversation), **facts},
+        ),
+    )
+    if kind == MessageKind.REPLY:
+        # The customer's copy names only the conversation: team and assignee are internal.
+        emit_on_commit(
+            session,
+            Event(
+                name=EventName.MESSAGE_CREATED,
+                topics=(recipients.customer_topic(conversation.id),),
+                payload={"conversation_id": str(conversation.id), **facts},
+            ),
+        )
+    return message
+
+
 async def append_message(
     session: AsyncSession,
     conversation: Conversation,
@@ -65,42 +125,9 @@ async def append_message(
     can see it yet, so the counter needs no bump.
     """
     seq = 1 if first else await _next_seq(session, conversation)
-    values = {
-        "id": new_id(),
-        "conversation_id": conversation.id,
-        "seq": seq,
-        "kind": new.kind,
-        "author_kind": author,
-        "author_agent_id": actor.agent_id if isinstance(actor, AgentActor) else None,
-        "author_contact_id": actor.contact_id if isinstance(actor, CustomerActor) else None,
-        "body": new.body,
-        "data": dict(new.data or {}),
-        "client_id": new.client_id,
-        "channel": channel,
-        "created_at": conversation.last_activity_at if first else utcnow(),
-    }
-    # A Core insert skips the unit-of-work bookkeeping on this hot path; the returned object is
-    # detached but complete (attachments known empty, so appending files never lazy-loads).
-    await (await session.connection()).execute(_INSERT_MESSAGE, values)
-    message = adopt(session, Message(**values))
-    set_committed_value(message, "attachments", [])
-    facts = {"message_id": str(message.id), "seq": seq, "kind": MessageKind(new.kind).value}
-    emit_on_commit(
-        session,
-        Event(
-            name=EventName.MESSAGE_CREATED,
-            topics=recipients.staff_message_topics(conversation),
-            payload={**recipients.conversation_payload(conversation), **facts},
-        ),
+    created_at = conversation.last_activity_at if first else utcnow()
+    values = new_message_values(
+        conversation.id, actor, new, author=author, channel=channel, seq=seq, created_at=created_at
     )
-    if new.kind == MessageKind.REPLY:
-        # The customer's copy names only the conversation: team and assignee are internal.
-        emit_on_commit(
-            session,
-            Event(
-                name=EventName.MESSAGE_CREATED,
-                topics=(recipients.customer_topic(conversation.id),),
-                payload={"conversation_id": str(conversation.id), **facts},
-            ),
-        )
-    return message
+    await (await session.connection()).execute(_INSERT_MESSAGE, values)
+    return message_written(session, conversation, values)

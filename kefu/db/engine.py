@@ -27,7 +27,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+# PostgreSQL connections kept open per process, and how many more a burst may open (30 at most,
+# as before). Overflow connections are closed when returned, so a pool smaller than the requests
+# a process usually has in flight opens and closes connections all the time: a PostgreSQL backend
+# process each, and every prepared statement prepared again on it (bench/api_write.py, c=16).
+POOL_SIZE = 20
+MAX_OVERFLOW = 10
+
+
+def create_engine(
+    url: str, *, echo: bool = False, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW
+) -> AsyncEngine:
     """An async engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -39,7 +49,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
     # No pre-ping: it costs a round trip per request. A connection that died (database restart) is
     # invalidated by SQLAlchemy on the first error, and recycling bounds the age of idle ones.
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_recycle=1800
+        url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 from kefu.db.base import table_of
@@ -48,3 +48,14 @@ def insert_or_ignore(
     """
     table = table_of(model)
     return _statement(session.get_bind().dialect.name, table, index_elements, returning)
+
+
+def insert_or_ignore_table(
+    conn: AsyncConnection,
+    table: Table,
+    *,
+    index_elements: tuple[str, ...] | None = None,
+    returning: tuple[str, ...] = (),
+) -> Insert:
+    """`insert_or_ignore` for a Core table, on the dialect of a connection already in hand."""
+    return _statement(conn.dialect.name, table, index_elements, returning)

@@ -19,6 +19,7 @@ from kefu.schedules.calendar import check_timezone
 
 MAX_URL_LENGTH: Final = 2000
 MAX_TEXT_LENGTH: Final = 1000
+MAX_MESSAGE_TEXT_LENGTH: Final = 20_000
 # Customer text shown in a Subject header or a one-line slot of the body.
 SUBJECT_FIELD_LIMIT: Final = 120
 MAX_ANTI_PHISHING_LENGTH: Final = 40
@@ -69,6 +70,30 @@ def check_text(value: Any) -> str:
     if not isinstance(value, str) or len(value) > MAX_TEXT_LENGTH:
         raise ValueError(f"text must be a string of at most {MAX_TEXT_LENGTH} characters")
     return value
+
+
+def check_message_text(value: Any) -> str:
+    """A reply's text: up to 20,000 characters, several lines (escaped in HTML, kept as typed in text)."""
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_MESSAGE_TEXT_LENGTH:
+        raise ValueError(f"a message is 1..{MAX_MESSAGE_TEXT_LENGTH} characters")
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def check_reply_text(value: Any) -> str:
+    """A reply's text, which may be empty when the reply is only files."""
+    return "" if value == "" else check_message_text(value)
+
+
+def check_file_names(value: Any) -> list[str]:
+    """Names of files sent with a reply (shown, not attached): at most 20 one-line names."""
+    if not isinstance(value, list) or len(value) > 20:
+        raise ValueError("files is a list of at most 20 names")
+    names = []
+    for name in value:
+        if not isinstance(name, str) or not 0 < len(name) <= 255 or not name.isprintable():
+            raise ValueError("a file name is 1..255 printable characters")
+        names.append(name)
+    return names
 
 
 def check_optional_datetime(value: Any) -> str | None:
@@ -144,6 +169,15 @@ TEMPLATES: Final[dict[str, TemplateSpec]] = {
             required={"code": check_code, "link": check_url, "minutes": check_minutes},
             secret_fields=("code", "link"),
             lifetime_field="minutes",
+        ),
+        TemplateSpec(
+            name="agent_reply",
+            subject=N_("Re: %(subject)s"),
+            required={"reference": check_reference, "subject": check_text, "body": check_reply_text},
+            optional={"requests_url": (check_url, None), "files": (check_file_names, [])},
+            subject_fields=("subject",),
+            # A person wrote it: an auto-responder may answer it like any mail.
+            automatic=False,
         ),
         TemplateSpec(
             name="request_received",

@@ -28,12 +28,25 @@ _BODY_OVERHEAD = 1024 * 1024
 
 
 def create_app(
-    settings: Settings | None = None, *, runtime: Runtime | None = None, start_worker: bool | None = None
+    settings: Settings | None = None,
+    *,
+    runtime: Runtime | None = None,
+    start_worker: bool | None = None,
+    start_smtp: bool | None = None,
 ) -> FastAPI:
-    """Build the app; the runtime (database, blobs, bus, worker) is created at start-up, not import."""
+    """Build the app; the runtime (database, blobs, bus, worker) is created at start-up, not import.
+
+    The SMTP listener starts by default when `smtp_listen` is set, except in test settings and for
+    apps built with `start_worker=False` (tests and embedders): those never bind port 2525.
+    """
     settings = settings or (runtime.settings if runtime else get_settings())
     settings.check_production_ready()
     run_worker = settings.run_worker_in_serve if start_worker is None else start_worker
+    run_smtp = (
+        bool(settings.smtp_listen) and settings.env != "test" and start_worker is not False
+        if start_smtp is None
+        else start_smtp
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,11 +57,15 @@ def create_app(
         await rt.prepare()
         if run_worker:
             rt.start_worker()
+        if run_smtp:
+            await rt.start_smtp()
         try:
             yield
         finally:
             if owned:
                 await rt.close()
+            elif run_smtp:
+                await rt.stop_smtp()
 
     app = FastAPI(
         title="Kefu",

@@ -121,8 +121,11 @@ async def _actor_from_request(request: Request, session: AsyncSession, settings:
     return actor
 
 
-async def get_optional_writer(request: Request, session: DbSession, settings: SettingsDep) -> Actor | None:
+async def get_optional_writer(request: Request, session: DbSession) -> Actor | None:
     """Public write routes: anonymous callers, customers, or agents whose token may write."""
+    # Settings straight from the runtime rather than through SettingsDep: every dependency layer
+    # costs a solve on each call of the hottest write route (POST /conversations).
+    settings: Settings = request.app.state.runtime.settings
     actor = await _actor_from_request(request, session, settings)
     if isinstance(actor, AgentActor) and not actor.has_scope(Scope.CONVERSATIONS_WRITE):
         raise PermissionDenied(f"this token lacks the {Scope.CONVERSATIONS_WRITE.value} scope")

@@ -7,7 +7,6 @@ import uuid
 
 import structlog
 from fastapi import HTTPException
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kefu.web.errors import error_response
@@ -27,6 +26,24 @@ SECURITY_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
+# Encoded once: every response gets these unless the route set its own (raw ASGI header pairs).
+_RAW_SECURITY_HEADERS = tuple((name.encode(), value.encode()) for name, value in SECURITY_HEADERS.items())
+_RAW_API_HEADERS = ((b"cache-control", b"no-store"),)
+_REPLACED = frozenset({b"x-request-id", b"server-timing"})
+
+
+def _response_headers(
+    raw: list[tuple[bytes, bytes]], request_id: bytes, timing: bytes, api: bool
+) -> list[tuple[bytes, bytes]]:
+    """`raw` plus the request id, timing and every default header the route did not set itself."""
+    present = {name.lower() for name, _ in raw}
+    headers = [pair for pair in raw if pair[0].lower() not in _REPLACED] if present & _REPLACED else raw
+    headers.append((b"x-request-id", request_id))
+    headers.append((b"server-timing", timing))
+    headers.extend(pair for pair in _RAW_SECURITY_HEADERS if pair[0] not in present)
+    if api:
+        headers.extend(pair for pair in _RAW_API_HEADERS if pair[0] not in present)
+    return headers
 
 
 class RequestContextMiddleware:
@@ -48,14 +65,14 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["x-request-id"] = request_id
                 # Time until the response starts (what bench/console_http.py reads as server time).
-                headers["server-timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-                if scope["path"].startswith("/api/"):
-                    headers.setdefault("cache-control", "no-store")
+                timing = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+                message["headers"] = _response_headers(
+                    list(message.get("headers", ())),
+                    request_id.encode(),
+                    timing.encode(),
+                    scope["path"].startswith("/api/"),
+                )
             await send(message)
 
         try:

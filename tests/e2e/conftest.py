@@ -67,6 +67,7 @@ def run_server(
             "KEFU_BASE_URL": url,
             "KEFU_LOG_LEVEL": "WARNING",
             "KEFU_WORKER_POLL_SECONDS": "0.2",
+            "KEFU_SMTP_LISTEN": "",  # tests never bind the default 2525
         }
         | (extra_env or {})
     )

@@ -17,6 +17,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "link": "https://kefu.test/hc/en/requests/sign-in?t=a&u=b",
         "minutes": 15,
     },
+    "agent_reply": {
+        "reference": "KF-12345678",
+        "subject": "Deposit missing",
+        "body": "We found it.\nIt is credited now. <b>not bold</b>",
+        "requests_url": "https://kefu.test/hc/en/my/requests",
+        "files": ["receipt.png"],
+    },
     "request_received": {
         "reference": "KF-12345678",
         "subject": "Deposit missing",
@@ -137,3 +144,16 @@ def test_anti_phishing_code_is_shown_first_when_set_and_absent_otherwise(name: s
     without = rendered(name)
     assert "anti-phishing" not in without.text + without.html
     assert "防钓鱼码：BLUE-42" in rendered(name, "zh-CN", code="BLUE-42").text
+
+
+def test_an_agent_reply_keeps_lines_escapes_html_and_names_files() -> None:
+    result = rendered("agent_reply")
+    assert result.subject == "Re: Deposit missing"
+    assert "We found it.\nIt is credited now." in result.text
+    assert "&lt;b&gt;not bold&lt;/b&gt;" in result.html
+    assert "receipt.png" in result.text
+    assert "receipt.png" in result.html
+    zh = rendered("agent_reply", "zh-CN")
+    assert "您的编号是 KF-12345678" in zh.text
+    only_files = rendered("agent_reply", body="")
+    assert "receipt.png" in only_files.text

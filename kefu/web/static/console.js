@@ -428,6 +428,27 @@
     refresh("list", "counts");
   });
 
+  // --- held emails: a reply from someone who is not the customer waits for an agent's decision ------
+
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("button.release-held");
+    if (!button) return;
+    button.disabled = true;
+    try {
+      const target = await api("POST", "/api/v1/inbound-emails/" + button.dataset.inbound + "/release", {
+        release_as: button.dataset.as,
+      });
+      if (button.dataset.as === "new_conversation") {
+        window.location.assign("/console/conversations/" + target.reference);
+      } else {
+        refresh("timeline");
+      }
+    } catch (error) {
+      button.disabled = false;
+      toast(text("failed", { reason: error.message }), "error");
+    }
+  });
+
   // --- keyboard shortcuts ---------------------------------------------------------------------------
 
   const dialog = document.getElementById("shortcuts");

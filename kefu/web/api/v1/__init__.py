@@ -12,6 +12,7 @@ from kefu.web.api.v1 import (
     conversations,
     customer_auth,
     customers,
+    inbound_emails,
     incidents,
     kb,
     kb_search,
@@ -38,6 +39,7 @@ router.include_router(sla.router)
 router.include_router(kb_search.router)
 router.include_router(kb.router)
 router.include_router(incidents.router)
+router.include_router(inbound_emails.router)
 router.include_router(official_channels.router)
 router.include_router(search_admin.router)
 router.include_router(request_forms.router)

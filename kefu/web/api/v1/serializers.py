@@ -25,6 +25,13 @@ def conversation_created(
     return created if actor is not None and can_see_internal(actor) else _without_internals(created)
 
 
+def conversation_created_json(
+    conversation: Conversation, customer_token: str | None, actor: Actor | None
+) -> bytes:
+    """`conversation_created` as the JSON body (for routes that return it without FastAPI re-validating)."""
+    return conversation_created(conversation, customer_token, actor).model_dump_json().encode()
+
+
 _Out = TypeVar("_Out", bound=ConversationOut)
 
 
