@@ -33,37 +33,27 @@ def _set_csrf_cookie(response: Response, settings: Settings, token: str, max_age
     )
 
 
-def set_session_cookies(response: Response, settings: Settings, token: str) -> str:
-    """Set the session cookie and a fresh CSRF cookie; returns the CSRF token."""
-    max_age = settings.session_max_age_hours * 3600
+def _set_signed_in_cookies(
+    response: Response, settings: Settings, name: str, token: str, max_age: int
+) -> str:
+    """A session cookie (HttpOnly, SameSite=Lax) and a fresh CSRF cookie; returns the CSRF token."""
     response.set_cookie(
-        session_cookie_name(settings),
-        token,
-        max_age=max_age,
-        httponly=True,
-        secure=settings.cookies_secure,
-        samesite="lax",
-        path="/",
+        name, token, max_age=max_age, httponly=True, secure=settings.cookies_secure, samesite="lax", path="/"
     )
     csrf = new_csrf_token()
     _set_csrf_cookie(response, settings, csrf, max_age)
     return csrf
+
+
+def set_session_cookies(response: Response, settings: Settings, token: str) -> str:
+    """Set a staff session cookie and a fresh CSRF cookie; returns the CSRF token."""
+    max_age = settings.session_max_age_hours * 3600
+    return _set_signed_in_cookies(response, settings, session_cookie_name(settings), token, max_age)
 
 
 def set_customer_cookies(response: Response, settings: Settings, token: str, max_age: int) -> str:
     """Set a signed-in customer's cookie and a fresh CSRF cookie; returns the CSRF token."""
-    response.set_cookie(
-        customer_cookie_name(settings),
-        token,
-        max_age=max_age,
-        httponly=True,
-        secure=settings.cookies_secure,
-        samesite="lax",
-        path="/",
-    )
-    csrf = new_csrf_token()
-    _set_csrf_cookie(response, settings, csrf, max_age)
-    return csrf
+    return _set_signed_in_cookies(response, settings, customer_cookie_name(settings), token, max_age)
 
 
 def clear_customer_cookie(response: Response, settings: Settings) -> None:

@@ -9,13 +9,13 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from tests.conftest import service_unavailable
 
@@ -117,3 +117,24 @@ async def browser() -> AsyncIterator[Browser]:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         await launched.close()
+
+
+@asynccontextmanager
+async def checked_page(
+    browser: Browser, *, locale: str = "en-US", timezone_id: str = "Asia/Shanghai"
+) -> AsyncIterator[Page]:
+    """A fresh page in its own context that fails the test on any Content Security Policy report."""
+    context = await browser.new_context(locale=locale, timezone_id=timezone_id)
+    opened = await context.new_page()
+    blocked: list[str] = []
+
+    def watch(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            blocked.append(message.text)
+
+    opened.on("console", watch)
+    try:
+        yield opened
+        assert blocked == []
+    finally:
+        await context.close()

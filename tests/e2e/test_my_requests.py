@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import LiveServer, run_server
+from tests.e2e.conftest import LiveServer, checked_page, run_server
 from tests.mail.sink import SmtpSink
 
 pytestmark = pytest.mark.browser
@@ -35,20 +35,8 @@ def mail_server(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> Ite
 @pytest.fixture
 async def page(browser: Browser) -> AsyncIterator[Page]:
     """A fresh English page that fails the test on any Content Security Policy report."""
-    context = await browser.new_context(locale="en-US", timezone_id="Europe/London")
-    opened = await context.new_page()
-    blocked: list[str] = []
-
-    def watch(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            blocked.append(message.text)
-
-    opened.on("console", watch)
-    try:
+    async with checked_page(browser, timezone_id="Europe/London") as opened:
         yield opened
-        assert blocked == []
-    finally:
-        await context.close()
 
 
 def wait_for_mail(sink: SmtpSink, subject_part: str, count: int = 1, timeout: float = 30) -> str:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, ConsoleMessage, Page, Request, Response, expect
+from playwright.async_api import Browser, Page, Request, Response, expect
 
 from kefu.i18n import get_translator
-from tests.e2e.conftest import LiveServer
+from tests.e2e.conftest import LiveServer, checked_page
 
 pytestmark = pytest.mark.browser
 
@@ -27,20 +27,8 @@ def demo_kb(live_server: LiveServer) -> LiveServer:
 @pytest.fixture
 async def page(browser: Browser) -> AsyncIterator[Page]:
     """A fresh English page that fails the test on any Content Security Policy report."""
-    context = await browser.new_context(locale="en-US", timezone_id="Asia/Shanghai")
-    opened = await context.new_page()
-    blocked: list[str] = []
-
-    def watch(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            blocked.append(message.text)
-
-    opened.on("console", watch)
-    try:
+    async with checked_page(browser, timezone_id="Asia/Shanghai") as opened:
         yield opened
-        assert blocked == []
-    finally:
-        await context.close()
 
 
 def _deflection(kind: str) -> Callable[[Response], bool]:
