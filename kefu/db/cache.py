@@ -108,8 +108,8 @@ _watched: list[tuple[ConfigCache[Any], tuple[type[Any], ...], frozenset[Table]]]
 def invalidate_on_change(cache: ConfigCache[Any], models: Iterable[type[Any]]) -> None:
     """Forget `cache` whenever any session of this process writes a row of `models`.
 
-    Covers ORM flushes (inserted, changed or deleted objects) and UPDATE/DELETE statements run
-    through `Session.execute`; the cache is dropped when the write is sent and again at commit.
+    Covers ORM flushes (inserted, changed or deleted objects) and INSERT/UPDATE/DELETE statements
+    run through `Session.execute`; the cache is dropped when the write is sent and again at commit.
     Statements sent on a raw connection (`session.connection().execute`) are not seen: code that
     writes these tables that way must invalidate the cache itself.
     """
@@ -139,7 +139,7 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
 
 
 def _on_execute(state: ORMExecuteState) -> None:
-    if not (state.is_update or state.is_delete):
+    if not (state.is_insert or state.is_update or state.is_delete):
         return
     table = getattr(state.statement, "table", None)
     for cache, _classes, tables in _watched:

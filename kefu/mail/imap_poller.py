@@ -135,6 +135,7 @@ class ImapPoller:
             return
         raw = await self._call(session.fetch_raw, uid, self._max_bytes)
         if raw is None:  # expunged by someone else meanwhile
+            log.info("imap_message_gone", mailbox=self.box.label, uid=uid)
             return
         if len(raw) > self._max_bytes:  # the server understated RFC822.SIZE
             await self._leave_too_large(session, uid, len(raw))

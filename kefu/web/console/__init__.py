@@ -10,6 +10,7 @@ from kefu.web.console import (
     form_settings,
     inbox,
     kb_editor,
+    mailboxes_settings,
     search_settings,
     settings,
 )
@@ -24,6 +25,7 @@ router.include_router(kb_editor.router)
 router.include_router(search_settings.router)
 router.include_router(channels_settings.router)
 router.include_router(form_settings.router)
+router.include_router(mailboxes_settings.router)
 router.include_router(console_socket.router)
 
 __all__ = ["install_console_errors", "router"]

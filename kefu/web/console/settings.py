@@ -81,6 +81,7 @@ def sections(console: Console, current: str) -> list[SectionLink]:
         ]
     if console.actor.is_admin:
         names.append(("channels", t.gettext("Official channels")))
+        names.append(("mailboxes", t.gettext("Support mailboxes")))
     return [SectionLink(key, label, f"{SETTINGS_PATH}/{key}", key == current) for key, label in names]
 
 

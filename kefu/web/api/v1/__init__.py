@@ -16,6 +16,7 @@ from kefu.web.api.v1 import (
     incidents,
     kb,
     kb_search,
+    mailboxes,
     official_channels,
     request_forms,
     routing,
@@ -41,6 +42,7 @@ router.include_router(kb.router)
 router.include_router(incidents.router)
 router.include_router(inbound_emails.router)
 router.include_router(official_channels.router)
+router.include_router(mailboxes.router)
 router.include_router(search_admin.router)
 router.include_router(request_forms.router)
 router.include_router(verify.router)
