@@ -187,7 +187,15 @@ async def _mark_bounce(session: AsyncSession, row: InboundEmail, parsed: ParsedE
             match.conversation,
             f"Our email to {recipients or 'the customer'} could not be delivered ({status}). "
             f"{diagnostic}".strip(),
-            {"email_delivery": {"status": "failed", "message_id": original, "code": status}},
+            {
+                "email_delivery": {
+                    "status": "failed",
+                    "message_id": original,
+                    "code": status,
+                    "to": recipients,
+                    "reason": f"{status} {diagnostic}".strip()[:300],
+                }
+            },
         )
 
 
