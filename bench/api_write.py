@@ -5,7 +5,11 @@ PostgreSQL, drives them with wrk at concurrency 1, 16 and 64, and prints a markd
 docs/performance.md. Needs `wrk` (Debian package) and, for PostgreSQL, a server at
 KEFU_TEST_POSTGRES_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/test).
 
-    .venv/bin/python bench/api_write.py [--seconds 10] [--backends sqlite,postgres]
+    .venv/bin/python bench/api_write.py [--seconds 10] [--backends sqlite,postgres] [--workers 2]
+
+Every server first gets the same short warm-up run. `--baseline DIR` also measures Kefu served from
+another source tree (say, an export of the commit before a change) in the same run, on its own
+database: on a shared machine, figures from different runs differ by up to 30 %.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -73,9 +78,9 @@ def wait_ready(url: str, timeout: float = 30) -> None:
 
 
 @contextlib.contextmanager
-def process(cmd: list[str], env: dict[str, str], ready_url: str) -> Iterator[None]:
+def process(cmd: list[str], env: dict[str, str], ready_url: str, *, cwd: Path = ROOT) -> Iterator[None]:
     # Output goes to /dev/null: an undrained pipe would block the server once it fills.
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_ready(ready_url)
         yield
@@ -116,21 +121,21 @@ def run_wrk(
     }
 
 
-def make_database(backend: str, workdir: Path) -> tuple[str, str]:
-    """Two fresh databases (kefu, bare) for a backend."""
+def make_database(backend: str, workdir: Path, names: list[str]) -> dict[str, str]:
+    """A fresh database for each name (a Kefu build or the bare app) on a backend."""
     if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{workdir / 'kefu.db'}", f"sqlite+aiosqlite:///{workdir / 'bare.db'}"
+        return {name: f"sqlite+aiosqlite:///{workdir / f'{name}.db'}" for name in names}
     import asyncpg
 
-    async def create() -> tuple[str, str]:
+    async def create() -> dict[str, str]:
         base = PG_ADMIN.replace("postgresql+asyncpg", "postgresql")
         conn = await asyncpg.connect(base)
-        names = [f"kefu_bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]
-        for name in names:
-            await conn.execute(f'CREATE DATABASE "{name}"')
+        databases = {name: f"kefu_bench_{uuid.uuid4().hex[:8]}" for name in names}
+        for database in databases.values():
+            await conn.execute(f'CREATE DATABASE "{database}"')
         await conn.close()
         root = PG_ADMIN.rsplit("/", 1)[0]
-        return f"{root}/{names[0]}", f"{root}/{names[1]}"
+        return {name: f"{root}/{database}" for name, database in databases.items()}
 
     return asyncio.run(create())
 
@@ -147,92 +152,96 @@ def drop_databases(urls: list[str]) -> None:
     asyncio.run(drop())
 
 
+Levels = dict[int, dict[str, float]]
+
+
+def prepare_kefu(env: dict[str, str], root: Path) -> str:
+    """Migrate a Kefu database and create the bench agent; returns its API token."""
+
+    def kefu(*args: str) -> str:
+        done = subprocess.run(
+            [BIN / "kefu", *args], env=env, cwd=root, check=True, capture_output=True, text=True
+        )
+        return done.stdout
+
+    kefu("migrate")
+    kefu(
+        "agent", "create", "--email", "bench@kefu.test", "--name", "Bench", "--password", "bench-password-123"
+    )
+    return kefu("token", "create", "--agent", "bench@kefu.test").strip().splitlines()[0]
+
+
+def measure(
+    cmd: list[str], env: dict[str, str], root: Path, ready: str, target: str, run: dict[str, Any]
+) -> Levels:
+    """Start a server, warm it up, then drive it at each concurrency level."""
+    results: Levels = {}
+    with process(cmd, env, ready, cwd=root):
+        run_wrk(target, WARM_UP_CONCURRENCY, WARM_UP_SECONDS, run["headers"], run["script"])
+        for level in run["levels"]:
+            results[level] = run_wrk(target, level, run["seconds"], run["headers"], run["script"])
+    return results
+
+
+def measure_kefu(env: dict[str, str], root: Path, workers: int, run: dict[str, Any]) -> Levels:
+    """Kefu from the source tree `root` (the working tree, or a baseline checkout)."""
+    if root != ROOT:
+        env = env | {"PYTHONPATH": str(root)}  # imported ahead of the editable install
+    token = prepare_kefu(env, root)
+    port = free_port()
+    cmd = [str(BIN / "kefu"), "serve", "--port", str(port), "--no-worker", "--workers", str(workers)]
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    return measure(
+        cmd,
+        env,
+        root,
+        f"http://127.0.0.1:{port}/healthz",
+        f"http://127.0.0.1:{port}/api/v1/conversations",
+        run | {"headers": headers},
+    )
+
+
 def bench_backend(
-    backend: str, seconds: int, levels: list[int], workers: int
-) -> list[tuple[str, int, dict[str, float], dict[str, float]]]:
-    rows = []
+    backend: str, seconds: int, levels: list[int], workers: int, baseline: Path | None
+) -> list[tuple[str, int, dict[str, float], dict[str, float], dict[str, float] | None]]:
+    """One backend: Kefu (and the baseline build, if any), then the bare endpoint."""
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        kefu_url, bare_url = make_database(backend, workdir)
+        names = ["kefu", "bare"] + (["baseline"] if baseline else [])
+        urls = make_database(backend, workdir, names)
         script = workdir / "post.lua"
         script.write_text(WRK_SCRIPT)
         env = os.environ | {
-            "KEFU_DATABASE_URL": kefu_url,
             "KEFU_DATA_DIR": str(workdir / "data"),
             "KEFU_SECRET_KEY": "bench-secret-key-bench-secret-key-0123456789",
             "KEFU_LOG_LEVEL": "WARNING",
-            "BARE_DATABASE_URL": bare_url,
+            "BARE_DATABASE_URL": urls["bare"],
         }
+        run: dict[str, Any] = {"levels": levels, "seconds": seconds, "script": script}
         try:
-            subprocess.run([BIN / "kefu", "migrate"], env=env, check=True, capture_output=True)
-            subprocess.run(
-                [
-                    BIN / "kefu",
-                    "agent",
-                    "create",
-                    "--email",
-                    "bench@kefu.test",
-                    "--name",
-                    "Bench",
-                    "--password",
-                    "bench-password-123",
-                ],
-                env=env,
-                check=True,
-                capture_output=True,
+            kefu = measure_kefu(env | {"KEFU_DATABASE_URL": urls["kefu"]}, ROOT, workers, run)
+            before = (
+                measure_kefu(env | {"KEFU_DATABASE_URL": urls["baseline"]}, baseline, workers, run)
+                if baseline
+                else None
             )
-            token = subprocess.run(
-                [BIN / "kefu", "token", "create", "--agent", "bench@kefu.test"],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-            kefu_port, bare_port = free_port(), free_port()
-            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-            results: dict[str, dict[int, dict[str, float]]] = {"kefu": {}, "bare": {}}
-            with process(
-                [
-                    str(BIN / "kefu"),
-                    "serve",
-                    "--port",
-                    str(kefu_port),
-                    "--no-worker",
-                    "--workers",
-                    str(workers),
-                ],
+            port = free_port()
+            bare_cmd = [str(BIN / "uvicorn"), "bench.bare_app:app", "--port", str(port)]
+            bare_cmd += ["--log-level", "warning", "--no-access-log", "--workers", str(workers)]
+            # Any token: the bare endpoint does not read it, but gets the same request bytes.
+            headers = {"Content-Type": "application/json", "Authorization": "Bearer kefu_" + "x" * 43}
+            bare = measure(
+                bare_cmd,
                 env,
-                f"http://127.0.0.1:{kefu_port}/healthz",
-            ):
-                kefu_target = f"http://127.0.0.1:{kefu_port}/api/v1/conversations"
-                run_wrk(kefu_target, WARM_UP_CONCURRENCY, WARM_UP_SECONDS, headers, script)
-                for level in levels:
-                    results["kefu"][level] = run_wrk(kefu_target, level, seconds, headers, script)
-            with process(
-                [
-                    str(BIN / "uvicorn"),
-                    "bench.bare_app:app",
-                    "--port",
-                    str(bare_port),
-                    "--log-level",
-                    "warning",
-                    "--no-access-log",
-                    "--workers",
-                    str(workers),
-                ],
-                env,
-                f"http://127.0.0.1:{bare_port}/docs",
-            ):
-                bare_target = f"http://127.0.0.1:{bare_port}/bare"
-                run_wrk(bare_target, WARM_UP_CONCURRENCY, WARM_UP_SECONDS, headers, script)
-                for level in levels:
-                    results["bare"][level] = run_wrk(bare_target, level, seconds, headers, script)
+                ROOT,
+                f"http://127.0.0.1:{port}/docs",
+                f"http://127.0.0.1:{port}/bare",
+                run | {"headers": headers},
+            )
         finally:
             if backend == "postgres":
-                drop_databases([kefu_url, bare_url])
-        for level in levels:
-            rows.append((backend, level, results["kefu"][level], results["bare"][level]))
-    return rows
+                drop_databases(list(urls.values()))
+    return [(backend, level, kefu[level], bare[level], before[level] if before else None) for level in levels]
 
 
 def main() -> None:
@@ -243,20 +252,30 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--levels", default="1,16,64")
     parser.add_argument("--workers", type=int, default=1, help="server processes for both apps")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also measure Kefu from this source tree (an export of an older commit) in the same run",
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
+    baseline = args.baseline.resolve() if args.baseline else None
+    extra = " baseline conv/s | gain |" if baseline else ""
     print(
         f"workers: {args.workers}\n\n"
-        "| backend | concurrency | Kefu conv/s | p50 ms | p99 ms | errors "
-        "| bare INSERT req/s | p50 ms | p99 ms | ratio |"
+        "| backend | concurrency | Kefu conv/s | p50 ms | p99 ms | errors |"
+        f"{extra} bare INSERT req/s | p50 ms | p99 ms | ratio |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if baseline else "") + "---:|---:|---:|---:|")
     for backend in args.backends.split(","):
-        for name, level, kefu, bare in bench_backend(backend, args.seconds, levels, args.workers):
+        for name, level, kefu, bare, before in bench_backend(
+            backend, args.seconds, levels, args.workers, baseline
+        ):
+            compared = f" {before['rps']:.0f} | {kefu['rps'] / before['rps'] - 1:+.0%} |" if before else ""
             print(
                 f"| {name} | {level} | {kefu['rps']:.0f} | {kefu['p50']:.1f} | {kefu['p99']:.1f} | "
-                f"{kefu['errors']:.0f} | {bare['rps']:.0f} | {bare['p50']:.1f} | {bare['p99']:.1f} | "
-                f"{kefu['rps'] / bare['rps']:.0%} |",
+                f"{kefu['errors']:.0f} |{compared} {bare['rps']:.0f} | {bare['p50']:.1f} | "
+                f"{bare['p99']:.1f} | {kefu['rps'] / bare['rps']:.0%} |",
                 flush=True,
             )
 

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.api_write import BIN, ROOT, drop_databases, free_port, make_database, wait_ready
 from kefu.mail.models import InboundEmail, InboundStatus
 
-MAILBOX = "support@bench.example.com"
+MAILBOX = "support@bench.kefu.test"
 TEXT = (
     "Hello support,\n\nI sent 1,250 USDT on TRC20 to my deposit address three hours ago and it has not "
     "been credited. The transaction is confirmed on the explorer.\n\nTx: "

@@ -37,6 +37,7 @@ from kefu.conversations.states import AuthorKind, MessageKind, Priority, Status
 from kefu.conversations.timeline import NewMessage, append_message
 from kefu.core.clock import utcnow
 from kefu.core.errors import InvalidInput, KefuError
+from kefu.db.cache import ConfigCache
 from kefu.inboxes.models import ChannelKind, Team
 from kefu.jobs.registry import JobContext, JobHandler, PermanentJobError
 from kefu.mail.inbound.authn import SenderVerdict, verify_sender
@@ -100,14 +101,25 @@ def email_facts(row: InboundEmail, parsed: ParsedEmail, verdict: dict[str, Any])
     }
 
 
-async def our_domains(session: AsyncSession, settings: Settings, mailbox: str) -> list[str]:
-    """Domains that are ours: official domains and email domains, the From and DKIM domains, the mailbox's."""
-    domains = {mailbox.rpartition("@")[2]}
+OFFICIAL_DOMAINS: ConfigCache[frozenset[str]] = ConfigCache("official_mail_domains")
+
+
+async def _official_domains(session: AsyncSession) -> frozenset[str]:
+    domains: set[str] = set()
     for channel in await list_channels(session):
         if channel.kind == OfficialKind.DOMAIN:
             domains.add(channel.value)
         elif channel.kind == OfficialKind.EMAIL:
             domains.add(channel.value.rpartition("@")[2])
+    return frozenset(domains)
+
+
+async def our_domains(session: AsyncSession, settings: Settings, mailbox: str) -> list[str]:
+    """Domains that are ours: official domains and email domains, the From and DKIM domains, the mailbox's.
+
+    The registry part is cached a few seconds per process (it changes rarely; mail arrives often).
+    """
+    domains = {mailbox.rpartition("@")[2]} | await OFFICIAL_DOMAINS.get(session, None, _official_domains)
     sender = split_address(settings.mail_from.rpartition("<")[2].rstrip(">"))
     if sender is not None:
         domains.add(sender[0].rpartition("@")[2])
