@@ -78,18 +78,28 @@ def wait_ready(url: str, timeout: float = 30) -> None:
 
 
 @contextlib.contextmanager
-def process(cmd: list[str], env: dict[str, str], ready_url: str, *, cwd: Path = ROOT) -> Iterator[None]:
-    # Output goes to /dev/null: an undrained pipe would block the server once it fills.
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_ready(ready_url)
-        yield
-    finally:
-        proc.terminate()
+def process(cmd: list[str], env: dict[str, str], ready_url: str, *, cwd: Path, log: Path) -> Iterator[None]:
+    """Run a server until the block ends; its output goes to `log` (shown when the block fails).
+
+    A file rather than a pipe: an undrained pipe would block the server once it fills.
+    """
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT)
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            wait_ready(ready_url)
+            yield
+        except Exception:
+            print(
+                f"--- output of {' '.join(cmd[:2])}:\n{log.read_text(errors='replace')[-3000:]}",
+                file=sys.stderr,
+            )
+            raise
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def run_wrk(
@@ -111,7 +121,7 @@ def run_wrk(
     done = subprocess.run([*cmd, url], capture_output=True, text=True, check=False)
     match = re.search(r"RESULT (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+)", done.stdout)
     if done.returncode != 0 or not match:
-        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")
+        raise RuntimeError(f"wrk on {url} failed ({done.returncode}): {done.stdout}\n{done.stderr}")
     requests, errors, duration_us, p50, p99 = match.groups()
     return {
         "rps": int(requests) / (int(duration_us) / 1e6),
@@ -176,7 +186,8 @@ def measure(
 ) -> Levels:
     """Start a server, warm it up, then drive it at each concurrency level."""
     results: Levels = {}
-    with process(cmd, env, ready, cwd=root):
+    log = run["script"].with_name(f"server-{uuid.uuid4().hex[:8]}.log")
+    with process(cmd, env, ready, cwd=root, log=log):
         run_wrk(target, WARM_UP_CONCURRENCY, WARM_UP_SECONDS, run["headers"], run["script"])
         for level in run["levels"]:
             results[level] = run_wrk(target, level, run["seconds"], run["headers"], run["script"])
@@ -215,6 +226,8 @@ def bench_backend(
             "KEFU_DATA_DIR": str(workdir / "data"),
             "KEFU_SECRET_KEY": "bench-secret-key-bench-secret-key-0123456789",
             "KEFU_LOG_LEVEL": "WARNING",
+            # HTTP only: no SMTP listener (and no port for the server processes to compete for).
+            "KEFU_SMTP_LISTEN": "",
             "BARE_DATABASE_URL": urls["bare"],
         }
         run: dict[str, Any] = {"levels": levels, "seconds": seconds, "script": script}

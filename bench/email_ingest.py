@@ -135,7 +135,7 @@ def processes(commands: list[list[str]], env: dict[str, str]) -> Iterator[None]:
 def bench_backend(backend: str, count: int, concurrency: int, workers: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        database_url, spare_url = make_database(backend, workdir)
+        database_url = make_database(backend, workdir, ["kefu"])["kefu"]
         dns = workdir / "dns.json"
         dns.write_text(json.dumps({}))  # no network here: every DNS answer is "no record"
         http_port, smtp_port = free_port(), free_port()
@@ -170,7 +170,7 @@ def bench_backend(backend: str, count: int, concurrency: int, workers: int) -> d
             }
         finally:
             if backend == "postgres":
-                drop_databases([database_url, spare_url])
+                drop_databases([database_url])
 
 
 def main() -> None:

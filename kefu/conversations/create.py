@@ -57,8 +57,10 @@ _INSERT_TAGS = insert(_TAGS)
 
 
 def _holder_cte() -> CTE:
-    """The contact holding the first given handle (`id_kinds`/`id_values`, in `customer_identities`
-    order), but only when every given handle is held: then `resolve_customer` would attach nothing.
+    """PostgreSQL: the holder of the first given handle, when every handle is held (else no row).
+
+    Handles are `id_kinds`/`id_values` in `customer_identities` order; when all are held,
+    `resolve_customer` would attach nothing and name this same contact.
     """
     kinds = bindparam("id_kinds", type_=postgresql.ARRAY(String))
     given = (
