@@ -22,8 +22,8 @@ from kefu.core.errors import Conflict, NotFound, PermissionDenied
 from kefu.inboxes.models import ChannelKind
 from kefu.mail.inbound.parse import parse_email
 from kefu.mail.inbound.raw import decompress_raw
-from kefu.mail.ingest import MAX_BODY_CHARS, email_facts, open_for_sender
 from kefu.mail.models import InboundEmail, InboundStatus
+from kefu.mail.new_threads import body_of, email_facts, open_for_sender
 from kefu.settings import Settings
 from kefu.storage.base import BlobStore
 
@@ -73,7 +73,7 @@ async def do_release_held(
     parsed = parse_email(raw)
     verdict = dict(row.details.get("verdict") or {})
     facts = email_facts(row, parsed, verdict)
-    body = (parsed.visible_text or parsed.text).strip()[:MAX_BODY_CHARS] or parsed.subject or "(no text)"
+    body = body_of(parsed)
     if release_as == ReleaseAs.NOTE:
         message = await append_message(
             session,

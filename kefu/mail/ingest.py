@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
 import uuid
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Final
 
@@ -24,21 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.auth.actors import CustomerActor
 from kefu.channels.models import OfficialKind
 from kefu.channels.service import list_channels
-from kefu.contacts.actions import do_resolve_contact
-from kefu.contacts.identities import normalise_email
-from kefu.contacts.models import Contact, IdentityKind
 from kefu.conversations.acknowledge import queue_acknowledgement
-from kefu.conversations.actions import apply_conversation_update, do_add_message
+from kefu.conversations.actions import do_add_message
 from kefu.conversations.attachments import do_attach_files
-from kefu.conversations.create import do_create_conversation
 from kefu.conversations.models import Conversation, Message
-from kefu.conversations.schemas import ConversationCreate, ConversationUpdate
-from kefu.conversations.states import AuthorKind, MessageKind, Priority, Status
+from kefu.conversations.states import AuthorKind, MessageKind, Status
 from kefu.conversations.timeline import NewMessage, append_message
 from kefu.core.clock import utcnow
-from kefu.core.errors import InvalidInput, KefuError
 from kefu.db.cache import ConfigCache
-from kefu.inboxes.models import ChannelKind, Team
+from kefu.inboxes.models import ChannelKind
 from kefu.jobs.registry import JobContext, JobHandler, PermanentJobError
 from kefu.mail.inbound.authn import SenderVerdict, verify_sender
 from kefu.mail.inbound.dns import TxtResolver
@@ -47,58 +39,27 @@ from kefu.mail.inbound.raw import decompress_raw
 from kefu.mail.inbound.results import AutoKind, ParsedEmail
 from kefu.mail.mailboxes import resolve_recipient, split_address
 from kefu.mail.models import InboundEmail, InboundStatus, ThreadDirection
+from kefu.mail.new_threads import (
+    REVIEW_TAG,
+    attach_original,
+    body_of,
+    email_facts,
+    open_conversation,
+    sender_contact,
+    store_files,
+    valid_sender,
+)
 from kefu.mail.receive import MAIL_INGEST
 from kefu.mail.threading import find_thread, is_participant, remember_message_ids
 from kefu.settings import Settings
 from kefu.storage.base import BlobStore
-from kefu.storage.uploads import StoredFile, store_upload
 
 log = structlog.get_logger(__name__)
 
 # New conversations or replies one sender may open per hour before further mail is only kept.
 MAX_MESSAGES_PER_SENDER_PER_HOUR: Final = 30
-PHISHING_TAG: Final = "phishing"
-# Mail the parser could not fully read, or without a usable sender: an agent looks at the original.
-REVIEW_TAG: Final = "needs-review"
-SECURITY_TEAM_SLUG: Final = "security"
 # Parsing a big message is CPU work: off the event loop above this size.
 _THREAD_PARSE_BYTES: Final = 256 * 1024
-_CJK: Final = re.compile(r"[\u3400-\u9fff]")
-MAX_BODY_CHARS: Final = 20_000
-
-
-def _valid_address(address: str | None) -> str | None:
-    """The sender as a contact identity, or None when there is none we could ever write back to."""
-    if not address:
-        return None
-    try:
-        return normalise_email(address)
-    except InvalidInput:
-        return None
-
-
-def guess_locale(parsed: ParsedEmail) -> str:
-    """zh-CN when the subject or text is written in Chinese, else en (replies follow the customer)."""
-    sample = parsed.subject + parsed.visible_text[:2000]
-    return "zh-CN" if _CJK.search(sample) else "en"
-
-
-def email_facts(row: InboundEmail, parsed: ParsedEmail, verdict: dict[str, Any]) -> dict[str, Any]:
-    """What agents are shown about an email message (stored in the message's data)."""
-    return {
-        "inbound_id": str(row.id),
-        "message_id": parsed.message_id,
-        "from": parsed.from_address,
-        "from_name": parsed.from_name,
-        "to": list(parsed.to),
-        "cc": list(parsed.cc),
-        "subject": parsed.subject,
-        "problems": list(parsed.problems),
-        "needs_review": parsed.needs_review,
-        "auto": parsed.auto.value if parsed.auto else None,
-        "has_html": parsed.html is not None,
-        "verdict": verdict,
-    }
 
 
 OFFICIAL_DOMAINS: ConfigCache[frozenset[str]] = ConfigCache("official_mail_domains")
@@ -126,28 +87,6 @@ async def our_domains(session: AsyncSession, settings: Settings, mailbox: str) -
     if settings.dkim_domain:
         domains.add(settings.dkim_domain.lower())
     return sorted(d for d in domains if d)
-
-
-async def _store_files(
-    blobs: BlobStore, settings: Settings, parsed: ParsedEmail
-) -> tuple[list[StoredFile], list[str]]:
-    """Attachments through the file pipeline; refused files are reported, never fatal."""
-    stored: list[StoredFile] = []
-    refused: list[str] = []
-    for attachment in parsed.attachments:
-        try:
-            stored.append(
-                await store_upload(
-                    blobs,
-                    attachment.data,
-                    attachment.filename,
-                    max_bytes=settings.upload_max_bytes,
-                    max_pixels=settings.image_max_pixels,
-                )
-            )
-        except KefuError as exc:
-            refused.append(f"{attachment.filename[:100]}: {exc.message[:100]}")
-    return stored, refused
 
 
 async def _sender_count(session: AsyncSession, address: str) -> int:
@@ -228,108 +167,6 @@ async def _hold(
     )
 
 
-async def _security_team(session: AsyncSession) -> uuid.UUID | None:
-    team_id: uuid.UUID | None = await session.scalar(select(Team.id).where(Team.slug == SECURITY_TEAM_SLUG))
-    return team_id
-
-
-async def _sender_contact(session: AsyncSession, parsed: ParsedEmail, address: str | None) -> uuid.UUID:
-    """The contact of the sender's address, or a new identity-less contact for a sender we cannot name
-    (nobody can sign in as it; agents still see the mail)."""
-    if address is not None:
-        contact_id, _created = await do_resolve_contact(
-            session, IdentityKind.EMAIL, address, name=parsed.from_name, locale=guess_locale(parsed)
-        )
-        return contact_id
-    contact = Contact(name=(parsed.from_name or "Unknown sender")[:200], locale=guess_locale(parsed))
-    session.add(contact)
-    await session.flush()
-    return contact.id
-
-
-async def _open_conversation(
-    session: AsyncSession,
-    parsed: ParsedEmail,
-    verdict: SenderVerdict,
-    *,
-    contact_id: uuid.UUID,
-    team_id: uuid.UUID | None,
-    inbox_id: uuid.UUID | None,
-    body: str,
-    tags: list[str],
-) -> tuple[Conversation, Message]:
-    actor = CustomerActor(contact_id=contact_id)
-    if verdict.phishing:
-        team_id = await _security_team(session) or team_id
-    data = ConversationCreate(subject=parsed.subject[:300], body=body, locale=guess_locale(parsed))
-    conversation, _new, first = await do_create_conversation(
-        session, actor, data, channel=ChannelKind.EMAIL, inbox_id=inbox_id, route_to_team=team_id
-    )
-    assert first is not None
-    if verdict.phishing:
-        tags = [*tags, PHISHING_TAG]
-    if tags or verdict.phishing:
-        await apply_conversation_update(
-            session,
-            None,
-            conversation,
-            ConversationUpdate(tags=sorted(set(tags)), priority=Priority.HIGH if verdict.phishing else None),
-        )
-    return conversation, first
-
-
-async def _attach_original(
-    session: AsyncSession, blobs: BlobStore, conversation: Conversation, message: Message, raw: bytes
-) -> None:
-    """The raw message as an `original.eml` attachment, for mail the parser could not fully read."""
-    key = await blobs.put(raw)
-    stored = StoredFile(
-        key=key,
-        size=len(raw),
-        content_type="message/rfc822",
-        filename="original.eml",
-        is_image=False,
-        width=None,
-        height=None,
-    )
-    await do_attach_files(session, conversation, message, [stored], sensitive=False)
-
-
-async def open_for_sender(
-    session: AsyncSession,
-    parsed: ParsedEmail,
-    *,
-    phishing: bool,
-    facts: dict[str, Any],
-    blobs: BlobStore,
-    settings: Settings,
-) -> tuple[Conversation, Message]:
-    """A new conversation for the sender of `parsed` (a held reply an agent moved out), with its files."""
-    sender = _valid_address(parsed.from_address)
-    files, refused = await _store_files(blobs, settings, parsed)
-    verdict_phishing = phishing
-    contact_id = await _sender_contact(session, parsed, sender)
-    actor = CustomerActor(contact_id=contact_id)
-    team_id = await _security_team(session) if verdict_phishing else None
-    data = ConversationCreate(
-        subject=parsed.subject[:300], body=_body_of(parsed), locale=guess_locale(parsed)
-    )
-    conversation, _new, message = await do_create_conversation(
-        session, actor, data, channel=ChannelKind.EMAIL, route_to_team=team_id
-    )
-    assert message is not None
-    message.data = {"email": facts | ({"refused_files": refused} if refused else {})}
-    if files:
-        await do_attach_files(session, conversation, message, files, sensitive=False)
-    await remember_message_ids(session, conversation.id, [parsed.message_id], ThreadDirection.IN)
-    return conversation, message
-
-
-def _body_of(parsed: ParsedEmail) -> str:
-    """What a message shows: the new text without quoted history, else the subject."""
-    return (parsed.visible_text or parsed.text).strip()[:MAX_BODY_CHARS] or (parsed.subject or "(no text)")
-
-
 def bind_ingest(settings: Settings, blobs: BlobStore, resolver: TxtResolver) -> JobHandler:
     """The `mail.ingest` handler, bound to this process's settings, blob store and DNS resolver."""
 
@@ -387,7 +224,7 @@ async def _ingest(
     if parsed.auto == AutoKind.AUTO_REPLY:
         row.status, row.reason = InboundStatus.IGNORED, "auto_reply"
         return
-    sender = _valid_address(parsed.from_address)
+    sender = valid_sender(parsed.from_address)
     if sender is not None and await _sender_count(session, sender) >= MAX_MESSAGES_PER_SENDER_PER_HOUR:
         row.status, row.reason = InboundStatus.IGNORED, "sender_rate_limited"
         return
@@ -398,8 +235,8 @@ async def _ingest(
         if found is not None and found.tag:
             tag = found.tag
             break
-    files, refused = await _store_files(blobs, settings, parsed)
-    body = _body_of(parsed)
+    files, refused = await store_files(blobs, settings, parsed)
+    body = body_of(parsed)
     facts = email_facts(row, parsed, verdict.as_json()) | ({"refused_files": refused} if refused else {})
 
     match = await find_thread(session, parsed, tag) if sender is not None else None
@@ -420,11 +257,11 @@ async def _ingest(
         )
     else:
         review = sender is None or parsed.needs_review
-        conversation, message = await _open_conversation(
+        conversation, message = await open_conversation(
             session,
             parsed,
-            verdict,
-            contact_id=await _sender_contact(session, parsed, sender),
+            phishing=verdict.phishing,
+            contact_id=await sender_contact(session, parsed, sender),
             team_id=recipient.mailbox.team_id if recipient else None,
             inbox_id=recipient.mailbox.inbox_id if recipient else None,
             body=body,
@@ -432,7 +269,7 @@ async def _ingest(
         )
         message.data = {"email": facts}
         if review:
-            await _attach_original(session, blobs, conversation, message, raw)
+            await attach_original(session, blobs, conversation, message, raw)
         if sender is not None and parsed.auto is None and not verdict.phishing:
             await queue_acknowledgement(
                 session, conversation, email=sender, settings=settings, in_reply_to=parsed.message_id
@@ -446,6 +283,3 @@ async def _ingest(
 def bind_handlers_for(settings: Settings, blobs: BlobStore, resolver: TxtResolver) -> dict[str, JobHandler]:
     """The ingest job of this process (for kefu.mail.jobs.bind_handlers and tests)."""
     return {MAIL_INGEST: bind_ingest(settings, blobs, resolver)}
-
-
-__all__: Sequence[str] = ("bind_handlers_for", "bind_ingest", "email_facts", "guess_locale", "our_domains")

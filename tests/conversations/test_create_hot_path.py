@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.auth.actors import Actor, CustomerActor
 from kefu.contacts.actions import do_resolve_contact
 from kefu.contacts.models import ContactIdentity, IdentityKind
-from kefu.conversations import create
+from kefu.conversations import create, opening
 from kefu.conversations.create import do_create_conversation
 from kefu.conversations.models import Conversation, ConversationTag, Message
 from kefu.conversations.schemas import ConversationCreate, CustomerIn
@@ -181,7 +181,8 @@ async def test_a_reference_collision_is_retried(
     # Twice: on PostgreSQL the one-statement attempt draws a reference before it knows whether the
     # customer is known, so the general path must meet the collision too.
     references = iter([taken.reference, taken.reference, "KF-12345678"])
-    monkeypatch.setattr(create, "new_reference", lambda: next(references))
+    for module in (create, opening):  # the one-statement attempt draws in opening, retries in create
+        monkeypatch.setattr(module, "new_reference", lambda: next(references))
     email = "frank@example.com" if known else "grace@example.com"
     conversation, created, first, _owner = await _open(db, agent.actor, customer={"email": email})
     assert created
