@@ -25,6 +25,23 @@ class JobContext:
 JobHandler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class Batchable:
+    """Marks a handler whose jobs may share one transaction: up to `limit` claimed together run in one
+    session and commit once, saving a session, a commit and a status update per job.
+
+    For handlers that are idempotent and cheap per job (e.g. `mail.ingest`). If any job of a batch
+    fails, the whole batch rolls back and each job runs again on its own, so one bad job never fails
+    its neighbours.
+    """
+
+    handler: JobHandler
+    limit: int = 16
+
+    async def __call__(self, ctx: JobContext, payload: dict[str, Any]) -> None:
+        await self.handler(ctx, payload)
+
+
 class PermanentJobError(Exception):
     """Raised by a handler when retrying cannot help (malformed payload, target gone): the job dies now."""
 

@@ -25,7 +25,7 @@ from kefu.core.ids import new_token
 from kefu.db.uow import commit, rollback, transaction
 from kefu.jobs.enqueue import job_wakeup
 from kefu.jobs.models import JobStatus, OutboxJob
-from kefu.jobs.registry import HandlerRegistry, JobContext, PermanentJobError
+from kefu.jobs.registry import Batchable, HandlerRegistry, JobContext, PermanentJobError
 from kefu.jobs.retry import backoff_seconds, describe_error
 
 log = structlog.get_logger(__name__)
@@ -75,7 +75,7 @@ class Worker:
     async def run_once(self) -> int:
         """Claim up to `concurrency` due jobs, run them all, and return how many were claimed."""
         jobs = await self.claim(self.concurrency)
-        await asyncio.gather(*(self.execute(job) for job in jobs))
+        await asyncio.gather(*(self._run(group) for group in self._groups(jobs)))
         return len(jobs)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -93,8 +93,8 @@ class Worker:
                         claimed = await self.claim(free)
                     except Exception:
                         log.exception("job_claim_failed", worker=self.name)
-                for job in claimed:
-                    task = asyncio.create_task(self.execute(job), name=f"job-{job.id}")
+                for group in self._groups(claimed):
+                    task = asyncio.create_task(self._run(group), name=f"job-{group[0].id}")
                     running.add(task)
                     task.add_done_callback(running.discard)
                 if free > 0 and len(claimed) == free:
@@ -158,6 +158,73 @@ class Worker:
             rows = (await session.execute(statement)).all()
         return [ClaimedJob(*row) for row in rows]
 
+    def _groups(self, jobs: list[ClaimedJob]) -> list[list[ClaimedJob]]:
+        """Claimed jobs as units of work: batchable jobs of one name together (up to its limit)."""
+        groups: list[list[ClaimedJob]] = []
+        batches: dict[str, list[ClaimedJob]] = {}
+        for job in jobs:
+            handler = self.handlers.get(job.name)
+            if not isinstance(handler, Batchable):
+                groups.append([job])
+                continue
+            batch = batches.setdefault(job.name, [])
+            batch.append(job)
+            if len(batch) >= handler.limit:
+                groups.append(batches.pop(job.name))
+        return groups + list(batches.values())
+
+    async def _run(self, group: list[ClaimedJob]) -> None:
+        if len(group) == 1:
+            await self.execute(group[0])
+        else:
+            await self.execute_batch(group)
+
+    async def execute_batch(self, jobs: list[ClaimedJob]) -> None:
+        """Run jobs of one batchable handler in one transaction; on any failure, each on its own."""
+        handler = self.handlers.get(jobs[0].name)
+        assert handler is not None
+        try:
+            async with self.sessionmaker() as session:
+                async with asyncio.timeout(self.lease.total_seconds()):
+                    for job in jobs:
+                        await handler(self._context(session, job), dict(job.payload))
+                if await self._mark_batch_done(session, jobs):
+                    await commit(session)
+                    for job in jobs:
+                        log.info("job_done", job_id=str(job.id), job=job.name, attempt=job.attempt)
+                    return
+                await rollback(session)
+        except Exception as exc:  # noqa: BLE001 - the jobs run again one by one and record their own outcome
+            log.info("job_batch_split", job=jobs[0].name, size=len(jobs), error=describe_error(exc))
+        for job in jobs:
+            await self.execute(job)
+
+    async def _mark_batch_done(self, session: AsyncSession, jobs: list[ClaimedJob]) -> bool:
+        claims = {(job.id, job.attempt) for job in jobs}
+        statement = (
+            update(OutboxJob)
+            .where(
+                OutboxJob.id.in_([job.id for job in jobs]),
+                OutboxJob.status == JobStatus.RUNNING,
+                OutboxJob.locked_by == self.name,
+            )
+            .values(locked_until=None, locked_by=None, status=JobStatus.DONE, finished_at=utcnow())
+            .returning(OutboxJob.id, OutboxJob.attempts)
+            .execution_options(synchronize_session=False)
+        )
+        # Every claim must still be ours (same attempt); a lost one means the batch must not commit.
+        return {(row[0], row[1]) for row in await session.execute(statement)} == claims
+
+    @staticmethod
+    def _context(session: AsyncSession, job: ClaimedJob) -> JobContext:
+        return JobContext(
+            session=session,
+            job_id=job.id,
+            name=job.name,
+            attempt=job.attempt,
+            idempotency_key=job.dedupe_key or str(job.id),
+        )
+
     async def execute(self, job: ClaimedJob) -> None:
         """Run one claimed job and record the outcome; never raises (except cancellation)."""
         handler = self.handlers.get(job.name)
@@ -165,13 +232,7 @@ class Worker:
             await self._record_failure(job, f"no handler is registered for job {job.name!r}", dead=True)
             return
         async with self.sessionmaker() as session:
-            context = JobContext(
-                session=session,
-                job_id=job.id,
-                name=job.name,
-                attempt=job.attempt,
-                idempotency_key=job.dedupe_key or str(job.id),
-            )
+            context = self._context(session, job)
             try:
                 # Past the lease another worker may take the job over; stop before that.
                 async with asyncio.timeout(self.lease.total_seconds()):

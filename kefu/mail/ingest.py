@@ -31,7 +31,7 @@ from kefu.conversations.timeline import NewMessage, append_message
 from kefu.core.clock import utcnow
 from kefu.db.cache import ConfigCache
 from kefu.inboxes.models import ChannelKind
-from kefu.jobs.registry import JobContext, JobHandler, PermanentJobError
+from kefu.jobs.registry import Batchable, JobContext, JobHandler, PermanentJobError
 from kefu.mail.inbound.authn import SenderVerdict, verify_sender
 from kefu.mail.inbound.dns import TxtResolver
 from kefu.mail.inbound.parse import parse_email
@@ -282,4 +282,5 @@ async def _ingest(
 
 def bind_handlers_for(settings: Settings, blobs: BlobStore, resolver: TxtResolver) -> dict[str, JobHandler]:
     """The ingest job of this process (for kefu.mail.jobs.bind_handlers and tests)."""
-    return {MAIL_INGEST: bind_ingest(settings, blobs, resolver)}
+    # Batched: claimed ingest jobs share one transaction (see kefu.jobs.registry.Batchable).
+    return {MAIL_INGEST: Batchable(bind_ingest(settings, blobs, resolver))}
