@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     dns_timeout_seconds: float = Field(3.0, gt=0, le=30)
     dns_static_file: Path | None = None
 
+    # Live chat (docs/chat-protocol.md). Origins of the exchange's sites that may embed the widget
+    # ("https://www.example.com,https://m.example.com"); Kefu's own origin always may.
+    chat_origins: str = ""
+    # Key of the signed identities the exchange's pages pass to the widget; empty ignores them all.
+    chat_identity_secret: SecretStr = SecretStr("")
+
     @model_validator(mode="after")
     def _default_paths(self) -> Settings:
         if not self.database_url:

@@ -193,7 +193,7 @@ async def do_create_conversation(
     first_values = new_message_values(
         conversation_id,
         actor,
-        NewMessage(body=data.body),
+        NewMessage(body=data.body, client_id=data.client_id),
         author=author,
         channel=channel,
         seq=1,

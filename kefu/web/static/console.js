@@ -178,6 +178,13 @@
   // Collision notices: who else is viewing or replying here; each notice fades if not refreshed.
   const activity = new Map();
   function showActivity(payload) {
+    if (payload.customer) {
+      // The chat customer: typing, stopped, or read up to a message (live chat widget).
+      if (payload.state === "idle") activity.delete("customer");
+      else activity.set("customer", { customer: true, state: payload.state, at: Date.now() });
+      renderActivity();
+      return;
+    }
     if (payload.state === "idle") activity.delete(payload.agent_id);
     else activity.set(payload.agent_id, { name: payload.agent_name, state: payload.state, at: Date.now() });
     renderActivity();
@@ -189,6 +196,7 @@
     const lines = [];
     for (const [id, entry] of activity) {
       if (now - entry.at > 20000) activity.delete(id);
+      else if (entry.customer) lines.push(text(entry.state === "typing" ? "customer_typing" : "customer_read"));
       else lines.push(text(entry.state === "typing" ? "typing" : "viewing", { name: entry.name }));
     }
     box.textContent = lines.join(" · ");

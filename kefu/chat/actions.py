@@ -1,0 +1,106 @@
+"""Writes of the chat socket: a customer's message (opening the chat on the first one), and the
+ephemeral typing/read notices agents see in the console."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.auth.actors import CustomerActor
+from kefu.channels.live_chat import chat_team_id
+from kefu.chat.identity import ChatCustomer
+from kefu.chat.service import current_conversation, customer_identity
+from kefu.contacts.actions import do_add_identity, do_resolve_contact
+from kefu.contacts.models import IdentityKind
+from kefu.conversations.actions import do_add_message
+from kefu.conversations.create import do_create_conversation
+from kefu.conversations.models import Conversation, Message
+from kefu.conversations.recipients import conversation_payload, staff_topic
+from kefu.conversations.schemas import ConversationCreate
+from kefu.conversations.timeline import NewMessage
+from kefu.events.bus import EventBus
+from kefu.events.names import EventName
+from kefu.events.types import Event
+from kefu.inboxes.models import ChannelKind, Inbox
+
+SUBJECT_CHARS: Final = 80
+
+
+@dataclass(frozen=True)
+class Posted:
+    conversation: Conversation
+    message: Message
+    created: bool
+
+
+def chat_subject(body: str) -> str:
+    """A chat has no subject line: the first line of its first message stands in for one."""
+    first = body.strip().splitlines()[0] if body.strip() else ""
+    return first if len(first) <= SUBJECT_CHARS else first[: SUBJECT_CHARS - 1] + "…"
+
+
+async def _chat_inbox_id(session: AsyncSession) -> uuid.UUID | None:
+    return await session.scalar(
+        select(Inbox.id)
+        .where(Inbox.channel == ChannelKind.CHAT, Inbox.is_active.is_(True))
+        .order_by(Inbox.created_at, Inbox.id)
+        .limit(1)
+    )
+
+
+async def ensure_contact(session: AsyncSession, customer: ChatCustomer, *, locale: str) -> uuid.UUID:
+    """The customer's contact, created on their first message; a verified email is attached once."""
+    kind, value = customer_identity(customer)
+    contact_id, _created = await do_resolve_contact(
+        session, kind, value, name=customer.name or "", locale=locale
+    )
+    if customer.email is not None:
+        # Only from a signed identity; an address another contact holds stays theirs.
+        await do_add_identity(session, contact_id, IdentityKind.EMAIL, customer.email)
+    return contact_id
+
+
+async def do_post_message(
+    session: AsyncSession, customer: ChatCustomer, *, body: str, client_id: str, locale: str
+) -> Posted:
+    """Store the customer's message in their current chat, opening one if needed; idempotent on
+    `client_id` (a resend after a lost ack returns the stored message)."""
+    contact_id = await ensure_contact(session, customer, locale=locale)
+    actor = CustomerActor(contact_id=contact_id)
+    conversation = await current_conversation(session, contact_id)
+    if conversation is not None:
+        message, created = await do_add_message(
+            session, actor, conversation, NewMessage(body=body, client_id=client_id), channel=ChannelKind.CHAT
+        )
+        return Posted(conversation, message, created)
+    data = ConversationCreate(subject=chat_subject(body), body=body, locale=locale, client_id=client_id)
+    conversation, created, first = await do_create_conversation(
+        session,
+        actor,
+        data,
+        channel=ChannelKind.CHAT,
+        inbox_id=await _chat_inbox_id(session),
+        route_to_team=await chat_team_id(session),
+    )
+    if first is None:
+        first = await session.scalar(
+            select(Message).where(Message.conversation_id == conversation.id, Message.client_id == client_id)
+        )
+        assert first is not None
+    return Posted(conversation, first, created)
+
+
+async def publish_customer_activity(
+    bus: EventBus, conversation: Conversation, *, state: str, seq: int | None = None
+) -> None:
+    """Tell agents watching the conversation that the customer is typing, stopped, or read up to `seq`."""
+    payload: dict[str, object] = {**conversation_payload(conversation), "customer": True, "state": state}
+    if seq is not None:
+        payload["seq"] = seq
+    await bus.publish(
+        Event(name=EventName.CONVERSATION_ACTIVITY, topics=(staff_topic(conversation.id),), payload=payload)
+    )

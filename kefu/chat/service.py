@@ -1,0 +1,184 @@
+"""Reads of the chat socket: the visitor's conversation, its customer-visible messages, availability,
+the queue, and the frames they become (docs/chat-protocol.md)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.auth.models import Agent
+from kefu.channels.live_chat import CHAT_CHANNELS, chat_team_id, estimate_wait, get_live_chat_status
+from kefu.chat.identity import ChatCustomer
+from kefu.contacts.actions import identity_owner
+from kefu.contacts.models import IdentityKind
+from kefu.conversations.models import Conversation, Message
+from kefu.conversations.states import AuthorKind, MessageKind, Status
+from kefu.inboxes.models import ChannelKind
+from kefu.incidents.service import incident_url, list_current, localized
+from kefu.routing.service import WORKING
+from kefu.schedules.calendar import NeverOpen
+from kefu.schedules.service import get_calendar_for_team
+
+MAX_BODY_CHARS: Final = 4000
+MESSAGES_PER_MINUTE: Final = 20
+# One replay page; a longer history is sent in several pages, still in seq order.
+REPLAY_PAGE: Final = 200
+
+
+def customer_identity(customer: ChatCustomer) -> tuple[IdentityKind, str]:
+    """The contact identity a chat customer is known by: the exchange's user id when signed."""
+    if customer.user_id is not None:
+        return IdentityKind.EXCHANGE_UID, customer.user_id
+    return IdentityKind.WIDGET, customer.visitor_id.hex
+
+
+async def find_contact(session: AsyncSession, customer: ChatCustomer) -> uuid.UUID | None:
+    """The contact of this customer, if they ever wrote (contacts are created on the first message)."""
+    kind, value = customer_identity(customer)
+    return await identity_owner(session, kind, value)
+
+
+async def current_conversation(session: AsyncSession, contact_id: uuid.UUID) -> Conversation | None:
+    """The customer's latest chat that is not closed (a solved one stays, to be rated or reopened)."""
+    return await session.scalar(
+        select(Conversation)
+        .where(
+            Conversation.contact_id == contact_id,
+            Conversation.channel == ChannelKind.CHAT,
+            Conversation.status != Status.CLOSED,
+            Conversation.merged_into_id.is_(None),
+        )
+        .order_by(Conversation.created_at.desc(), Conversation.id.desc())
+        .limit(1)
+    )
+
+
+async def messages_after(
+    session: AsyncSession, conversation_id: uuid.UUID, after: int, *, limit: int = REPLAY_PAGE
+) -> list[Message]:
+    """Customer-visible messages (replies, never notes or events) with seq > `after`, in seq order."""
+    rows = await session.scalars(
+        select(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.seq > after,
+            Message.kind == MessageKind.REPLY,
+        )
+        .order_by(Message.seq)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def agent_names(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Display names of agents (what customers see next to a reply)."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(ids)))
+    return {row.id: row.name for row in rows}
+
+
+def message_frame(message: Message, names: dict[uuid.UUID, str], *, bot_name: str) -> dict[str, Any]:
+    """The protocol's `message` object: plain text and the author as the customer may see them."""
+    kind = AuthorKind(message.author_kind)
+    name: str | None = None
+    if kind == AuthorKind.AGENT and message.author_agent_id is not None:
+        name = names.get(message.author_agent_id)
+    elif kind == AuthorKind.BOT:
+        name = bot_name
+    frame: dict[str, Any] = {
+        "seq": message.seq,
+        "id": str(message.id),
+        "author": {"kind": str(kind), "name": name, "avatar_url": None},
+        "body": message.body,
+        "created_at": message.created_at.isoformat(),
+    }
+    if kind == AuthorKind.CUSTOMER and message.client_id:
+        frame["client_id"] = message.client_id
+    bot = message.data.get("bot") if isinstance(message.data, dict) else None
+    if kind == AuthorKind.BOT and isinstance(bot, dict):
+        frame["choices"] = bot.get("choices") or []
+        frame["articles"] = bot.get("articles") or []
+    return frame
+
+
+def conversation_frame(conversation: Conversation, agent_name: str | None) -> dict[str, Any]:
+    """The protocol's `conversation` object."""
+    return {
+        "id": str(conversation.id),
+        "reference": conversation.reference,
+        "status": str(conversation.status),
+        "agent": {"name": agent_name, "avatar_url": None} if agent_name else None,
+    }
+
+
+async def describe_conversation(session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
+    """`conversation_frame` with the assignee's name looked up."""
+    name = None
+    if conversation.assignee_id is not None:
+        name = (await agent_names(session, {conversation.assignee_id})).get(conversation.assignee_id)
+    return conversation_frame(conversation, name)
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    position: int
+    estimated_wait_seconds: int | None
+
+
+async def queue_place(
+    session: AsyncSession, conversation: Conversation, *, now: datetime
+) -> QueuePlace | None:
+    """Where an unassigned chat waits: 1 + the waiting chats opened before it; None once assigned."""
+    if conversation.assignee_id is not None or conversation.status not in WORKING:
+        return None
+    ahead = await session.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .where(
+            Conversation.channel.in_(CHAT_CHANNELS),
+            Conversation.assignee_id.is_(None),
+            Conversation.status.in_(WORKING),
+            Conversation.created_at < conversation.created_at,
+        )
+    )
+    wait = await estimate_wait(session, now=now)
+    return QueuePlace(int(ahead or 0) + 1, wait.minutes * 60 if wait.minutes is not None else None)
+
+
+async def availability(session: AsyncSession, *, now: datetime) -> dict[str, Any]:
+    """The `availability` object of `welcome`: answered now, or why not and when it opens."""
+    status = await get_live_chat_status(session, now=now)
+    opens_at: str | None = None
+    if not status.within_hours:
+        calendar = await get_calendar_for_team(session, await chat_team_id(session))
+        try:
+            opens_at = calendar.next_open(now).isoformat()
+        except NeverOpen:
+            opens_at = None
+    reason = "open" if status.online else ("closed" if not status.within_hours else "nobody_online")
+    minutes = status.wait.minutes
+    return {
+        "online": status.online,
+        "reason": reason,
+        "opens_at": opens_at,
+        "estimated_wait_seconds": minutes * 60 if status.online and minutes is not None else None,
+    }
+
+
+async def incident_banner(session: AsyncSession, locale: str, base_url: str) -> dict[str, Any] | None:
+    """The most severe current incident, as the widget's status banner."""
+    current = await list_current(session)
+    if not current:
+        return None
+    incident = current[0]
+    return {
+        "title": localized(incident.title, locale),
+        "status": str(incident.status),
+        "url": base_url.rstrip("/") + incident_url(locale, incident.id),
+    }
