@@ -35,6 +35,7 @@ MODEL_MODULES = (
     "kefu.channels.models",
     "kefu.request_forms.models",
     "kefu.mail.models",
+    "kefu.ratings.models",
 )
 
 # Modules that define outbox job handlers: each exports `HANDLERS` (name → handler) and `PERIODIC`

@@ -21,13 +21,15 @@ from kefu.conversations.create import do_create_conversation
 from kefu.conversations.models import Conversation, Message
 from kefu.conversations.recipients import conversation_payload, staff_topic
 from kefu.conversations.schemas import ConversationCreate
-from kefu.conversations.timeline import NewMessage
+from kefu.conversations.states import AuthorKind, MessageKind
+from kefu.conversations.timeline import NewMessage, append_message
 from kefu.events.bus import EventBus
 from kefu.events.names import EventName
 from kefu.events.types import Event
 from kefu.inboxes.models import ChannelKind, Inbox
 
 SUBJECT_CHARS: Final = 80
+CLOCK_SKEW_WARNING_MS: Final = 30_000
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,30 @@ async def do_post_message(
         )
         assert first is not None
     return Posted(conversation, first, created)
+
+
+async def do_record_diagnostics(
+    session: AsyncSession, conversation: Conversation, facts: dict[str, object]
+) -> None:
+    """The customer's browser facts as an internal note (shared with consent; agents only)."""
+    offset = facts.get("clock_offset_ms")
+    summary = ", ".join(
+        str(part)
+        for part in (facts.get("browser"), facts.get("os"), facts.get("time_zone"))
+        if isinstance(part, str) and part
+    )
+    body = f"Diagnostics shared by the customer: {summary or 'browser details'}."
+    if isinstance(offset, int) and abs(offset) >= CLOCK_SKEW_WARNING_MS:
+        # Time-based 2FA codes fail when the device clock is off by more than about 30 s.
+        body += f" Their device clock is off by {offset / 1000:+.0f} s: 2FA codes may fail."
+    await append_message(
+        session,
+        conversation,
+        None,
+        NewMessage(body=body, kind=MessageKind.NOTE, data={"diagnostics": facts}),
+        author=AuthorKind.SYSTEM,
+        channel=ChannelKind.CHAT,
+    )
 
 
 async def publish_customer_activity(

@@ -106,7 +106,11 @@ def _verify_jwt(token: object, secret: str, *, now: datetime) -> VerifiedUser | 
     except jwt.PyJWTError:
         return None
     subject, expires = claims.get("sub"), claims.get("exp")
-    if not isinstance(subject, str) or not _USER_ID.fullmatch(subject) or not isinstance(expires, int | float):
+    if (
+        not isinstance(subject, str)
+        or not _USER_ID.fullmatch(subject)
+        or not isinstance(expires, int | float)
+    ):
         return None
     if expires - now.timestamp() > MAX_JWT_LIFETIME.total_seconds():
         return None

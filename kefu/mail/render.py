@@ -91,6 +91,11 @@ def render(
     due = values.get("first_response_due")
     if due:
         values["first_response_due"] = format_due(due, values.get("time_zone", "UTC"), locale)
+    if "transcript" in values:
+        zone = values.get("time_zone", "UTC")
+        values["transcript"] = [
+            line | {"at": format_due(line["at"], zone, locale)} for line in values["transcript"]
+        ]
     variables = {
         **values,
         "locale": locale,

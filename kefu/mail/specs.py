@@ -117,6 +117,27 @@ def check_time_zone(value: Any) -> str:
     return value
 
 
+MAX_TRANSCRIPT_LINES: Final = 500
+
+
+def check_transcript(value: Any) -> list[dict[str, str]]:
+    """A chat transcript: up to 500 {author, at (ISO date-time), body} entries, in order."""
+    if not isinstance(value, list) or not 0 < len(value) <= MAX_TRANSCRIPT_LINES:
+        raise ValueError(f"transcript is a list of 1..{MAX_TRANSCRIPT_LINES} entries")
+    lines = []
+    for entry in value:
+        if not isinstance(entry, dict) or set(entry) != {"author", "at", "body"}:
+            raise ValueError("a transcript entry is {author, at, body}")
+        author = entry["author"]
+        if not isinstance(author, str) or not 0 < len(author) <= 200 or not author.isprintable():
+            raise ValueError("a transcript author is 1..200 printable characters")
+        at = check_optional_datetime(entry["at"])
+        if at is None:
+            raise ValueError("a transcript entry needs its time")
+        lines.append({"author": author, "at": at, "body": check_message_text(entry["body"])})
+    return lines
+
+
 @dataclass(frozen=True)
 class TemplateSpec:
     """One email: its subject msgid and every context key it takes."""
@@ -178,6 +199,13 @@ TEMPLATES: Final[dict[str, TemplateSpec]] = {
             subject_fields=("subject",),
             # A person wrote it: an auto-responder may answer it like any mail.
             automatic=False,
+        ),
+        TemplateSpec(
+            name="chat_transcript",
+            subject=N_("Your chat transcript: %(subject)s"),
+            required={"reference": check_reference, "subject": check_text, "transcript": check_transcript},
+            optional={"time_zone": (check_time_zone, "UTC")},
+            subject_fields=("subject",),
         ),
         TemplateSpec(
             name="request_received",

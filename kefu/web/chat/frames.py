@@ -23,6 +23,19 @@ class ProtocolError(Exception):
         self.client_id = client_id
 
 
+CLOSE_PROTOCOL: Final = 4400
+CLOSE_SLOW: Final = 4408
+CLOSE_RATE: Final = 4429
+CLOSE_INTERNAL: Final = 1011
+
+
+class Closed(Exception):
+    """End the connection with this close code."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
 class _Frame(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -59,12 +72,42 @@ class Choice(_Frame):
     choice: str = Field(pattern=r"^[a-z0-9_:-]{1,40}$")
 
 
+class LeaveEmail(_Frame):
+    type: Literal["email"]
+    email: str = Field(min_length=3, max_length=320)
+
+
+class Transcript(_Frame):
+    type: Literal["transcript"]
+
+
+class Rate(_Frame):
+    type: Literal["rate"]
+    score: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=1000)
+
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+
+
+class Diagnostics(_Frame):
+    """Sent only after the customer agreed to share them (the widget asks)."""
+
+    type: Literal["diagnostics"]
+    browser: ShortText = ""
+    os: ShortText = ""
+    page_url: str = Field(default="", max_length=2000, pattern=r"^(https?://\S*)?$")
+    clock_offset_ms: int | None = Field(default=None, ge=-86_400_000, le=86_400_000)
+    rtt_ms: int | None = Field(default=None, ge=0, le=120_000)
+    time_zone: ShortText = ""
+    language: Annotated[str, StringConstraints(max_length=35)] = ""
+
+
 class Ping(_Frame):
     type: Literal["ping"]
     t: float | None = None
 
 
-ClientFrame = Post | Typing | Read | Choice | Ping
 _KINDS: Final[dict[str, type[_Frame]]] = {
     "hello": Hello,
     "message": Post,
@@ -72,6 +115,10 @@ _KINDS: Final[dict[str, type[_Frame]]] = {
     "read": Read,
     "choice": Choice,
     "ping": Ping,
+    "email": LeaveEmail,
+    "transcript": Transcript,
+    "rate": Rate,
+    "diagnostics": Diagnostics,
 }
 
 

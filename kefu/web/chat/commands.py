@@ -1,0 +1,185 @@
+"""What the chat socket does with each client frame after the hello (docs/chat-protocol.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kefu.chat.actions import do_post_message, do_record_diagnostics, publish_customer_activity
+from kefu.chat.service import MESSAGES_PER_MINUTE, describe_conversation, find_contact
+from kefu.chat.tickets import do_continue_by_email
+from kefu.chat.transcripts import do_email_transcript
+from kefu.conversations.models import Conversation
+from kefu.core.clock import utcnow
+from kefu.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from kefu.core.ratelimit import SlidingWindow
+from kefu.db.uow import transaction
+from kefu.ratings.actions import do_rate
+from kefu.web.chat.frames import (
+    CLOSE_RATE,
+    Choice,
+    Closed,
+    Diagnostics,
+    LeaveEmail,
+    Ping,
+    Post,
+    ProtocolError,
+    Rate,
+    Read,
+    Transcript,
+    Typing,
+    parse_frame,
+)
+
+if TYPE_CHECKING:
+    from kefu.web.chat.connection import ChatConnection
+
+# Refusals in a row before the connection is dropped rather than answered.
+HARD_LIMIT_REFUSALS: Final = 3 * MESSAGES_PER_MINUTE
+
+_per_visitor = SlidingWindow(MESSAGES_PER_MINUTE, 60.0)
+_typing = SlidingWindow(1, 1.0)
+# Emails and transcripts send mail: a handful per visitor per hour is plenty.
+_mail = SlidingWindow(5, 3600.0)
+
+
+async def handle(connection: ChatConnection, raw: str) -> None:
+    """Act on one client frame; ProtocolError is answered with an error frame by the caller."""
+    frame = parse_frame(raw)
+    if isinstance(frame, Ping):
+        now = int(utcnow().timestamp() * 1000)
+        await connection.send({"type": "pong", "t": frame.t, "server_time": now})
+    elif isinstance(frame, Post):
+        await post(connection, frame)
+    elif isinstance(frame, Typing):
+        if connection.conversation_id is not None and _typing.hit(connection.customer.visitor_id.hex):
+            await activity(connection, frame.state, None)
+    elif isinstance(frame, Read):
+        if connection.conversation_id is not None:
+            await activity(connection, "read", min(frame.seq, connection.sent_seq))
+    elif isinstance(frame, LeaveEmail):
+        await leave_email(connection, frame)
+    elif isinstance(frame, Transcript):
+        await transcript(connection)
+    elif isinstance(frame, Rate):
+        await rate(connection, frame)
+    elif isinstance(frame, Diagnostics):
+        await diagnostics(connection, frame)
+    elif isinstance(frame, Choice):
+        raise ProtocolError("not_found", "no such choice in this conversation")
+    else:
+        raise ProtocolError("invalid", "hello is sent once, first")
+
+
+async def post(connection: ChatConnection, frame: Post) -> None:
+    """Store the customer's message (opening the chat), ack it once committed, then echo it in order."""
+    visitor = connection.customer.visitor_id.hex
+    if not connection.limiter.hit("connection") or not _per_visitor.hit(visitor):
+        refused = connection.limiter.refused_in_a_row("connection") + _per_visitor.refused_in_a_row(visitor)
+        if refused > HARD_LIMIT_REFUSALS:
+            raise Closed(CLOSE_RATE)
+        raise ProtocolError("rate_limited", "too many messages; wait a moment", client_id=frame.client_id)
+    try:
+        async with transaction(connection.runtime.sessionmaker) as session:
+            posted = await do_post_message(
+                session,
+                connection.customer,
+                body=frame.body,
+                client_id=frame.client_id,
+                locale=connection.locale,
+            )
+            if connection.pending_diagnostics is not None and not connection.diagnostics_sent:
+                await do_record_diagnostics(session, posted.conversation, connection.pending_diagnostics)
+                connection.diagnostics_sent = True
+            described = await describe_conversation(session, posted.conversation)
+    except Conflict as exc:
+        raise ProtocolError("conversation_closed", str(exc), client_id=frame.client_id) from None
+    except (InvalidInput, PermissionDenied, NotFound) as exc:
+        raise ProtocolError("invalid", str(exc), client_id=frame.client_id) from None
+    ack = {"client_id": frame.client_id, "seq": posted.message.seq, "conversation": described}
+    await connection.send({"type": "ack", **ack})
+    if posted.conversation.id != connection.conversation_id:
+        connection.conversation_id = posted.conversation.id
+        connection.sent_seq = 0
+        connection.topics_changed.set()
+        await connection.refresh_state(force=True)
+    await connection.flush()
+
+
+async def _own_conversation(session: AsyncSession, connection: ChatConnection) -> Conversation:
+    """The socket's conversation, re-checked as the customer's own; NotFound-like error otherwise."""
+    if connection.conversation_id is None:
+        raise ProtocolError("no_conversation", "send a message first")
+    conversation = await session.get(Conversation, connection.conversation_id, with_for_update=True)
+    contact_id = await find_contact(session, connection.customer)
+    if conversation is None or contact_id is None or conversation.contact_id != contact_id:
+        raise ProtocolError("not_found", "this conversation is no longer yours to change")
+    return conversation
+
+
+def _mail_allowed(connection: ChatConnection) -> None:
+    if not _mail.hit(connection.customer.visitor_id.hex):
+        raise ProtocolError("rate_limited", "too many emails requested; try again later")
+
+
+async def leave_email(connection: ChatConnection, frame: LeaveEmail) -> None:
+    """Offline: the chat becomes an email ticket (docs/chat-protocol.md, `ticket`)."""
+    _mail_allowed(connection)
+    try:
+        async with transaction(connection.runtime.sessionmaker) as session:
+            conversation = await _own_conversation(session, connection)
+            ticket = await do_continue_by_email(
+                session, conversation, frame.email, settings=connection.runtime.settings
+            )
+    except InvalidInput as exc:
+        raise ProtocolError("invalid", str(exc)) from None
+    await connection.send({"type": "ticket", "reference": ticket.reference, "email": ticket.email})
+
+
+async def transcript(connection: ChatConnection) -> None:
+    """Email the transcript to the customer's known address."""
+    _mail_allowed(connection)
+    try:
+        async with transaction(connection.runtime.sessionmaker) as session:
+            conversation = await _own_conversation(session, connection)
+            address = await do_email_transcript(session, conversation, bot_name=connection.bot_name)
+    except InvalidInput as exc:
+        code = "no_email" if "email" in (exc.fields or {}) else "invalid"
+        raise ProtocolError(code, str(exc)) from None
+    await connection.send({"type": "transcript_sent", "email": address})
+
+
+async def rate(connection: ChatConnection, frame: Rate) -> None:
+    """The customer's satisfaction rating of the solved chat."""
+    try:
+        async with transaction(connection.runtime.sessionmaker) as session:
+            conversation = await _own_conversation(session, connection)
+            await do_rate(session, conversation, frame.score, frame.comment)
+    except Conflict as exc:
+        raise ProtocolError("not_solved", str(exc)) from None
+    except InvalidInput as exc:
+        raise ProtocolError("invalid", str(exc)) from None
+    await connection.send({"type": "rated", "score": frame.score})
+
+
+async def diagnostics(connection: ChatConnection, frame: Diagnostics) -> None:
+    """Shared with consent: kept for the first message, or attached now if the chat is open."""
+    facts: dict[str, Any] = frame.model_dump(exclude={"type"})
+    facts["user_agent"] = (connection.websocket.headers.get("user-agent") or "")[:400]
+    connection.pending_diagnostics = facts
+    if connection.conversation_id is None or connection.diagnostics_sent:
+        return
+    async with transaction(connection.runtime.sessionmaker) as session:
+        conversation = await _own_conversation(session, connection)
+        await do_record_diagnostics(session, conversation, facts)
+    connection.diagnostics_sent = True
+
+
+async def activity(connection: ChatConnection, state: str, seq: int | None) -> None:
+    """Customer typing / read notices for the agents watching the conversation."""
+    assert connection.conversation_id is not None
+    async with transaction(connection.runtime.sessionmaker, writes=False) as session:
+        conversation = await session.get(Conversation, connection.conversation_id)
+    if conversation is not None:
+        await publish_customer_activity(connection.runtime.bus, conversation, state=state, seq=seq)

@@ -1,0 +1,219 @@
+"""One chat socket's state: the customer, their conversation, the last `seq` sent, and the events
+that wake it. The database is the source of truth: events only trigger a read of the messages after
+the last `seq` sent, so replays, missed pub/sub messages or two nodes racing never lose or repeat one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+import structlog
+from fastapi import WebSocket, WebSocketDisconnect
+
+from kefu.chat.identity import ChatCustomer
+from kefu.chat.service import (
+    MESSAGES_PER_MINUTE,
+    REPLAY_PAGE,
+    agent_names,
+    describe_conversation,
+    message_frame,
+    messages_after,
+    queue_place,
+)
+from kefu.conversations.models import Conversation
+from kefu.conversations.recipients import customer_topic, staff_topic
+from kefu.core.clock import utcnow
+from kefu.core.ratelimit import SlidingWindow
+from kefu.db.uow import transaction
+from kefu.events.names import EventName
+from kefu.events.types import Event
+from kefu.runtime import Runtime
+from kefu.web.chat.commands import handle
+from kefu.web.chat.frames import CLOSE_INTERNAL, CLOSE_PROTOCOL, CLOSE_SLOW, Closed, ProtocolError
+
+log = structlog.get_logger(__name__)
+
+# Clients ping every 25 s; silence for this long means the peer is gone.
+IDLE_TIMEOUT_SECONDS: Final = 75.0
+# A frame the client does not read within this long marks a slow consumer (it resumes with `after`).
+SEND_TIMEOUT_SECONDS: Final = 10.0
+# Pub/sub may drop a message (a Redis reconnect); a periodic read catches up regardless.
+SAFETY_POLL_SECONDS: Final = 30.0
+
+
+class ChatConnection:
+    """One socket: the customer, their conversation, and the last `seq` sent to them."""
+
+    def __init__(self, websocket: WebSocket, runtime: Runtime, customer: ChatCustomer, locale: str) -> None:
+        self.websocket = websocket
+        self.runtime = runtime
+        self.customer = customer
+        self.locale = locale
+        self.conversation_id: uuid.UUID | None = None
+        self.sent_seq = 0
+        self.limiter = SlidingWindow(MESSAGES_PER_MINUTE, 60.0)
+        self.topics_changed = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
+        self._last_state: tuple[str, str | None] | None = None
+        self.diagnostics_sent = False
+        self.pending_diagnostics: dict[str, Any] | None = None
+
+    @property
+    def bot_name(self) -> str:
+        return "Kefu 助手" if self.locale == "zh-CN" else "Kefu Assistant"
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        """Send one frame; a client that does not take it in time is dropped as a slow consumer."""
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+                await self.websocket.send_text(json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
+        except TimeoutError:
+            raise Closed(CLOSE_SLOW) from None
+
+    # --- reading the conversation -------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Send every customer-visible message after `sent_seq`, in order, once."""
+        if self.conversation_id is None:
+            return
+        async with self._flush_lock:
+            while True:
+                async with transaction(self.runtime.sessionmaker, writes=False) as session:
+                    page = await messages_after(session, self.conversation_id, self.sent_seq)
+                    ids = {m.author_agent_id for m in page if m.author_agent_id is not None}
+                    names = await agent_names(session, ids)
+                frames = [message_frame(m, names, bot_name=self.bot_name) for m in page]
+                for message, frame in zip(page, frames, strict=True):
+                    await self.send({"type": "message", "message": frame})
+                    self.sent_seq = message.seq
+                if len(page) < REPLAY_PAGE:
+                    return
+
+    async def refresh_state(self, *, force: bool = False) -> None:
+        """Send the conversation's status/agent when it changed, and the queue place while waiting."""
+        if self.conversation_id is None:
+            return
+        async with transaction(self.runtime.sessionmaker, writes=False) as session:
+            conversation = await session.get(Conversation, self.conversation_id)
+            if conversation is None:
+                return
+            described = await describe_conversation(session, conversation)
+            place = await queue_place(session, conversation, now=utcnow())
+        previous = self._last_state
+        self.remember_state(described)
+        if force or self._last_state != previous:
+            await self.send({"type": "conversation", "conversation": described})
+        if place is not None:
+            await self.send(
+                {
+                    "type": "queue",
+                    "position": place.position,
+                    "estimated_wait_seconds": place.estimated_wait_seconds,
+                }
+            )
+
+    def remember_state(self, described: dict[str, Any] | None) -> None:
+        """What the client was told about the conversation (only changes are sent again)."""
+        if described is not None:
+            agent = described["agent"]["name"] if described["agent"] else None
+            self._last_state = (described["status"], agent)
+
+    # --- events ---------------------------------------------------------------------------------
+
+    def topics(self) -> list[str]:
+        if self.conversation_id is None:
+            return []
+        return [customer_topic(self.conversation_id), staff_topic(self.conversation_id)]
+
+    async def pump(self) -> None:
+        """Follow the conversation's events (resubscribing when the chat is opened) and poll now and then."""
+        while True:
+            self.topics_changed.clear()
+            topics = self.topics()
+            if not topics:
+                await self._wait_for(self.topics_changed.wait(), SAFETY_POLL_SECONDS)
+                continue
+            async with self.runtime.bus.subscribe(topics) as events:
+                # Subscribed first, read second: nothing committed in between is missed.
+                await self.flush()
+                await self._follow(events)
+
+    async def _wait_for(self, awaitable: Any, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await awaitable
+
+    async def _follow(self, events: AsyncIterator[Event]) -> None:
+        changed = asyncio.ensure_future(self.topics_changed.wait())
+        following: asyncio.Future[Event] | None = None
+        try:
+            while True:
+                if following is None:
+                    following = asyncio.ensure_future(anext(events))
+                waiters: set[asyncio.Future[Any]] = {following, changed}
+                done, _ = await asyncio.wait(
+                    waiters, timeout=SAFETY_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
+                if changed in done:
+                    return
+                if following not in done:
+                    await self.flush()
+                    await self.refresh_state()
+                    continue
+                event = following.result()
+                following = None
+                await self.on_event(event)
+        finally:
+            for waiter in (changed, following):
+                if waiter is not None and not waiter.done():
+                    waiter.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                        await waiter
+
+    async def on_event(self, event: Event) -> None:
+        """Turn a bus event into the frames the customer may see (never notes or internal facts)."""
+        if event.name == EventName.MESSAGE_CREATED:
+            await self.flush()
+        elif event.name in (EventName.CONVERSATION_UPDATED, EventName.CONVERSATION_CREATED):
+            await self.refresh_state()
+        elif event.name == EventName.CONVERSATION_ACTIVITY and not event.payload.get("customer"):
+            state = event.payload.get("state")
+            name = event.payload.get("agent_name")
+            if state in ("typing", "idle"):
+                author = {"kind": "agent", "name": name if isinstance(name, str) else None}
+                await self.send({"type": "typing", "author": author, "state": state})
+            elif state == "viewing" and self.sent_seq:
+                # An agent with the conversation open has seen everything up to now.
+                await self.send({"type": "read", "seq": self.sent_seq})
+
+    # --- client frames --------------------------------------------------------------------------
+
+    async def receive(self) -> None:
+        """Read frames until the socket closes; a bad frame gets an error frame, not a crash."""
+        while True:
+            try:
+                async with asyncio.timeout(IDLE_TIMEOUT_SECONDS):
+                    raw = await self.websocket.receive_text()
+            except TimeoutError:
+                raise Closed(CLOSE_SLOW) from None
+            try:
+                await handle(self, raw)
+            except ProtocolError as exc:
+                frame: dict[str, Any] = {"type": "error", "code": exc.code, "message": str(exc)}
+                if exc.client_id:
+                    frame["client_id"] = exc.client_id
+                await self.send(frame)
+                if exc.code == "too_large":
+                    raise Closed(CLOSE_PROTOCOL) from None
+            except (Closed, WebSocketDisconnect):
+                raise
+            except Exception:
+                # A bug or a database outage: the client reconnects and resends what was not acked.
+                log.exception("chat_frame_failed", visitor=self.customer.visitor_id.hex)
+                await self.send({"type": "error", "code": "internal", "message": "please reconnect"})
+                raise Closed(CLOSE_INTERNAL) from None
