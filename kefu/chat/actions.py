@@ -4,6 +4,7 @@ ephemeral typing/read notices agents see in the console."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -17,6 +18,7 @@ from kefu.chat.service import current_conversation, customer_identity
 from kefu.contacts.actions import do_add_identity, do_resolve_contact
 from kefu.contacts.models import IdentityKind
 from kefu.conversations.actions import do_add_message
+from kefu.conversations.attachments import do_attach_files
 from kefu.conversations.create import do_create_conversation
 from kefu.conversations.models import Conversation, Message
 from kefu.conversations.recipients import conversation_payload, staff_topic
@@ -27,6 +29,7 @@ from kefu.events.bus import EventBus
 from kefu.events.names import EventName
 from kefu.events.types import Event
 from kefu.inboxes.models import ChannelKind, Inbox
+from kefu.storage.uploads import StoredFile
 
 SUBJECT_CHARS: Final = 80
 CLOCK_SKEW_WARNING_MS: Final = 30_000
@@ -67,10 +70,16 @@ async def ensure_contact(session: AsyncSession, customer: ChatCustomer, *, local
 
 
 async def do_post_message(
-    session: AsyncSession, customer: ChatCustomer, *, body: str, client_id: str, locale: str
+    session: AsyncSession,
+    customer: ChatCustomer,
+    *,
+    body: str,
+    client_id: str,
+    locale: str,
+    files: Sequence[StoredFile] = (),
 ) -> Posted:
-    """Store the customer's message in their current chat, opening one if needed; idempotent on
-    `client_id` (a resend after a lost ack returns the stored message)."""
+    """Store the customer's message (and its already-stored files) in their current chat, opening one
+    if needed; idempotent on `client_id` (a resend after a lost ack returns the stored message)."""
     contact_id = await ensure_contact(session, customer, locale=locale)
     actor = CustomerActor(contact_id=contact_id)
     conversation = await current_conversation(session, contact_id)
@@ -78,8 +87,12 @@ async def do_post_message(
         message, created = await do_add_message(
             session, actor, conversation, NewMessage(body=body, client_id=client_id), channel=ChannelKind.CHAT
         )
+        if created and files:
+            await do_attach_files(session, conversation, message, list(files), sensitive=False)
         return Posted(conversation, message, created)
-    data = ConversationCreate(subject=chat_subject(body), body=body, locale=locale, client_id=client_id)
+    # A chat opened with only a screenshot: its file names stand in for the text of the first message.
+    opening = body or ", ".join(f.filename for f in files)
+    data = ConversationCreate(subject=chat_subject(opening), body=opening, locale=locale, client_id=client_id)
     conversation, created, first = await do_create_conversation(
         session,
         actor,
@@ -93,6 +106,8 @@ async def do_post_message(
             select(Message).where(Message.conversation_id == conversation.id, Message.client_id == client_id)
         )
         assert first is not None
+    elif files:
+        await do_attach_files(session, conversation, first, list(files), sensitive=False)
     return Posted(conversation, first, created)
 
 

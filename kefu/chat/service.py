@@ -4,6 +4,7 @@ the queue, and the frames they become (docs/chat-protocol.md)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -83,8 +84,14 @@ async def agent_names(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.U
     return {row.id: row.name for row in rows}
 
 
-def message_frame(message: Message, names: dict[uuid.UUID, str], *, bot_name: str) -> dict[str, Any]:
-    """The protocol's `message` object: plain text and the author as the customer may see them."""
+def message_frame(
+    message: Message,
+    names: dict[uuid.UUID, str],
+    *,
+    bot_name: str,
+    file_url: Callable[[uuid.UUID], str] | None = None,
+) -> dict[str, Any]:
+    """The protocol's `message` object: plain text, files and the author as the customer may see them."""
     kind = AuthorKind(message.author_kind)
     name: str | None = None
     if kind == AuthorKind.AGENT and message.author_agent_id is not None:
@@ -100,6 +107,20 @@ def message_frame(message: Message, names: dict[uuid.UUID, str], *, bot_name: st
     }
     if kind == AuthorKind.CUSTOMER and message.client_id:
         frame["client_id"] = message.client_id
+    files = [a for a in message.attachments if not a.sensitive]
+    if files and file_url is not None:
+        frame["attachments"] = [
+            {
+                "id": str(a.id),
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "width": a.width,
+                "height": a.height,
+                "url": file_url(a.id),
+            }
+            for a in files
+        ]
     bot = message.data.get("bot") if isinstance(message.data, dict) else None
     if kind == AuthorKind.BOT and isinstance(bot, dict):
         frame["choices"] = bot.get("choices") or []

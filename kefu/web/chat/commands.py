@@ -10,6 +10,7 @@ from kefu.chat.actions import do_post_message, do_record_diagnostics, publish_cu
 from kefu.chat.service import MESSAGES_PER_MINUTE, describe_conversation, find_contact
 from kefu.chat.tickets import do_continue_by_email
 from kefu.chat.transcripts import do_email_transcript
+from kefu.chat.uploads import read_upload
 from kefu.conversations.models import Conversation
 from kefu.core.clock import utcnow
 from kefu.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -80,6 +81,12 @@ async def post(connection: ChatConnection, frame: Post) -> None:
         if refused > HARD_LIMIT_REFUSALS:
             raise Closed(CLOSE_RATE)
         raise ProtocolError("rate_limited", "too many messages; wait a moment", client_id=frame.client_id)
+    secret = connection.runtime.settings.secret_key.get_secret_value()
+    files = [read_upload(secret, connection.customer.visitor_id, token) for token in frame.files]
+    if any(f is None for f in files):
+        raise ProtocolError(
+            "invalid", "a file's upload token is expired or not yours", client_id=frame.client_id
+        )
     try:
         async with transaction(connection.runtime.sessionmaker) as session:
             posted = await do_post_message(
@@ -88,6 +95,7 @@ async def post(connection: ChatConnection, frame: Post) -> None:
                 body=frame.body,
                 client_id=frame.client_id,
                 locale=connection.locale,
+                files=[f for f in files if f is not None],
             )
             if connection.pending_diagnostics is not None and not connection.diagnostics_sent:
                 await do_record_diagnostics(session, posted.conversation, connection.pending_diagnostics)

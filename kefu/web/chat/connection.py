@@ -25,6 +25,7 @@ from kefu.chat.service import (
     messages_after,
     queue_place,
 )
+from kefu.chat.uploads import sign_file_url
 from kefu.conversations.models import Conversation
 from kefu.conversations.recipients import customer_topic, staff_topic
 from kefu.core.clock import utcnow
@@ -63,6 +64,11 @@ class ChatConnection:
         self.diagnostics_sent = False
         self.pending_diagnostics: dict[str, Any] | None = None
 
+    def file_url(self, attachment_id: uuid.UUID) -> str:
+        """A signed, day-long download link of a chat file (an <img> cannot send the visitor token)."""
+        signature = sign_file_url(self.runtime.settings.secret_key.get_secret_value(), attachment_id)
+        return f"{self.runtime.settings.base_url.rstrip('/')}/chat/files/{attachment_id}?sig={signature}"
+
     @property
     def bot_name(self) -> str:
         return "Kefu 助手" if self.locale == "zh-CN" else "Kefu Assistant"
@@ -87,7 +93,9 @@ class ChatConnection:
                     page = await messages_after(session, self.conversation_id, self.sent_seq)
                     ids = {m.author_agent_id for m in page if m.author_agent_id is not None}
                     names = await agent_names(session, ids)
-                frames = [message_frame(m, names, bot_name=self.bot_name) for m in page]
+                frames = [
+                    message_frame(m, names, bot_name=self.bot_name, file_url=self.file_url) for m in page
+                ]
                 for message, frame in zip(page, frames, strict=True):
                     await self.send({"type": "message", "message": frame})
                     self.sent_seq = message.seq

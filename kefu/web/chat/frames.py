@@ -6,9 +6,10 @@ import json
 import uuid
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from kefu.chat.service import MAX_BODY_CHARS
+from kefu.chat.uploads import MAX_FILES_PER_MESSAGE
 
 MAX_FRAME_BYTES: Final = 16 * 1024
 ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
@@ -53,7 +54,17 @@ class Hello(_Frame):
 class Post(_Frame):
     type: Literal["message"]
     client_id: ClientId
-    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_BODY_CHARS)]
+    body: Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_BODY_CHARS)] = ""
+    # Upload tokens from POST /chat/uploads (screenshots).
+    files: list[Annotated[str, StringConstraints(max_length=2000)]] = Field(
+        default_factory=list, max_length=MAX_FILES_PER_MESSAGE
+    )
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Post:
+        if not self.body and not self.files:
+            raise ValueError("a message needs text or a file")
+        return self
 
 
 class Typing(_Frame):

@@ -133,7 +133,10 @@ def test_templates_and_styles_have_no_inline_code_or_other_origins() -> None:
         # The console's layout loads our own scripts by versioned URL; nothing else has script.
         scripts = re.findall(r"<script[^>]*>", text)
         assert all(
-            re.fullmatch(r"""<script src="{{ static_url\('[\w./-]+'\) }}" defer>""", s) for s in scripts
+            re.fullmatch(r"""<script src="{{ static_url\('[\w./-]+'\) }}" defer>""", s)
+            # JSON data blocks are never executed, so script-src does not apply to them.
+            or re.fullmatch(r"""<script type="application/json" id="[\w-]+">""", s)
+            for s in scripts
         ), template.name
         assert "<style" not in text, template.name
         assert " style=" not in text, template.name
@@ -148,7 +151,8 @@ def test_templates_and_styles_have_no_inline_code_or_other_origins() -> None:
             continue  # vendored libraries are shipped verbatim (see their licence files)
         text = asset.read_text(encoding="utf-8").lower()
         assert "@import" not in text, asset.name
-        assert "url(" not in text, asset.name
+        if asset.suffix == ".css":
+            assert "url(" not in text, asset.name
         assert not re.search(r"https?://", text), asset.name
 
 
