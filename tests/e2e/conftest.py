@@ -37,6 +37,7 @@ AGENT_PASSWORD = "browser-test-password-42"
 class LiveServer:
     url: str
     env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
 
     def kefu(self, *args: str) -> str:
         """Run a `kefu` CLI command against this server's database; returns its stdout."""
@@ -54,9 +55,16 @@ def _free_port() -> int:
 
 @contextmanager
 def run_server(
-    data_dir: Path, *, extra_env: dict[str, str] | None = None, worker: bool = False
+    data_dir: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    worker: bool = False,
+    setup: bool = True,
 ) -> Iterator[LiveServer]:
-    """`kefu serve` in its own process, as `make run` starts it, with one agent; stopped on exit."""
+    """`kefu serve` in its own process, as `make run` starts it, with one agent; stopped on exit.
+
+    `setup=False` starts another node of a deployment whose database is migrated and has the agent.
+    """
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = (
@@ -71,14 +79,25 @@ def run_server(
         }
         | (extra_env or {})
     )
-    subprocess.run([KEFU, "migrate"], env=env, check=True, capture_output=True, timeout=120)
-    subprocess.run(
-        [KEFU, "agent", "create", "--email", AGENT_EMAIL, "--name", "Li Wei", "--password", AGENT_PASSWORD],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    if setup:
+        subprocess.run([KEFU, "migrate"], env=env, check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                KEFU,
+                "agent",
+                "create",
+                "--email",
+                AGENT_EMAIL,
+                "--name",
+                "Li Wei",
+                "--password",
+                AGENT_PASSWORD,
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     command = [KEFU, "serve", "--port", str(port)] + ([] if worker else ["--no-worker"])
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -91,7 +110,7 @@ def run_server(
                 time.sleep(0.2)
         else:
             raise RuntimeError("kefu serve did not come up")
-        yield LiveServer(url, env)
+        yield LiveServer(url, env, server)
     finally:
         server.terminate()
         server.wait(timeout=20)
