@@ -36,6 +36,7 @@ MODEL_MODULES = (
     "kefu.request_forms.models",
     "kefu.mail.models",
     "kefu.ratings.models",
+    "kefu.chat.bot.models",
 )
 
 # Modules that define outbox job handlers: each exports `HANDLERS` (name → handler) and `PERIODIC`

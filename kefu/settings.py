@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     chat_origins: str = ""
     # Key of the signed identities the exchange's pages pass to the widget; empty ignores them all.
     chat_identity_secret: SecretStr = SecretStr("")
+    # The bot answers unassigned chats from the knowledge base and collects details before a person.
+    chat_bot: bool = Field(True, description="let the bot answer unassigned chats first")
 
     @model_validator(mode="after")
     def _default_paths(self) -> Settings:

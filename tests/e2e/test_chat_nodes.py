@@ -136,6 +136,7 @@ async def test_two_nodes_chat_both_ways_and_a_killed_node_loses_nothing(
     tmp_path: Path, database: str, redis_url: str
 ) -> None:
     env = {"KEFU_DATABASE_URL": database, "KEFU_REDIS_URL": redis_url, "KEFU_CHAT_ORIGINS": EXCHANGE}
+    env["KEFU_CHAT_BOT"] = "false"  # delivery is under test: only the customer and the agent speak
     with (
         run_server(tmp_path / "a", extra_env=env) as node_a,
         run_server(tmp_path / "b", extra_env=env, setup=False) as node_b,

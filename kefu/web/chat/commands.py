@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.chat.actions import do_post_message, do_record_diagnostics, publish_customer_activity
+from kefu.chat.bot_flow import do_bot_turn, find_choice
 from kefu.chat.service import MESSAGES_PER_MINUTE, describe_conversation, find_contact
 from kefu.chat.tickets import do_continue_by_email
 from kefu.chat.transcripts import do_email_transcript
@@ -68,7 +69,7 @@ async def handle(connection: ChatConnection, raw: str) -> None:
     elif isinstance(frame, Diagnostics):
         await diagnostics(connection, frame)
     elif isinstance(frame, Choice):
-        raise ProtocolError("not_found", "no such choice in this conversation")
+        await choose(connection, frame)
     else:
         raise ProtocolError("invalid", "hello is sent once, first")
 
@@ -113,6 +114,32 @@ async def post(connection: ChatConnection, frame: Post) -> None:
         connection.topics_changed.set()
         await connection.refresh_state(force=True)
     await connection.flush()
+    if posted.created and frame.body:
+        await bot(connection, text=frame.body, choice=None)
+
+
+async def bot(connection: ChatConnection, *, text: str | None, choice: str | None) -> None:
+    """The bot's turn after the customer's (acked) message: its answer, then the new queue state."""
+    if not connection.runtime.settings.chat_bot:
+        return
+    async with transaction(connection.runtime.sessionmaker) as session:
+        conversation = await _own_conversation(session, connection)
+        turn = await do_bot_turn(
+            session, conversation, text=text, choice=choice, base_url=connection.runtime.settings.base_url
+        )
+    if turn is not None:
+        await connection.flush()
+        await connection.refresh_state()
+
+
+async def choose(connection: ChatConnection, frame: Choice) -> None:
+    """A quick reply the bot offered (solved, not solved, talk to a person, skip)."""
+    async with transaction(connection.runtime.sessionmaker) as session:
+        conversation = await _own_conversation(session, connection)
+        offered = await find_choice(session, conversation, frame.seq, frame.choice)
+    if not offered:
+        raise ProtocolError("not_found", "no such choice in this conversation")
+    await bot(connection, text=None, choice=frame.choice)
 
 
 async def _own_conversation(session: AsyncSession, connection: ChatConnection) -> Conversation:

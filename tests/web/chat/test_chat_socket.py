@@ -35,8 +35,13 @@ IDENTITY_SECRET = "chat-identity-secret-for-tests-0123456789"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
+    # Without the bot: these tests count seqs of the customer's and agents' messages only.
     return settings.model_copy(
-        update={"chat_origins": EXCHANGE, "chat_identity_secret": SecretStr(IDENTITY_SECRET)}
+        update={
+            "chat_origins": EXCHANGE,
+            "chat_identity_secret": SecretStr(IDENTITY_SECRET),
+            "chat_bot": False,
+        }
     )
 
 
@@ -219,7 +224,7 @@ async def test_signed_identities_link_the_exchange_user_and_unsigned_ones_are_ig
         ('{"type": "message", "client_id": "c-9", "body": "   "}', "invalid"),
         ('{"type": "message", "client_id": "c-9", "body": "' + "x" * 4001 + '"}', "invalid"),
         ('{"type": "read", "seq": -1}', "invalid"),
-        ('{"type": "choice", "seq": 1, "choice": "solved"}', "not_found"),
+        ('{"type": "choice", "seq": 1, "choice": "solved"}', "no_conversation"),
         ('{"type": "hello", "v": 1}', "invalid"),
     ],
 )
