@@ -163,3 +163,41 @@ async def test_saved_views_show_their_own_filters_and_stay_private(
     assert foreign.status_code == 200
     assert "Trading only" not in foreign.text  # not listed, and the URL falls back to "mine"
     assert f"/console/conversations/{trading['reference']}" not in foreign.text
+
+
+async def test_chat_bot_messages_and_diagnostics_are_labelled_and_escaped(
+    client: httpx.AsyncClient, runtime: Runtime, clock: FrozenClock
+) -> None:
+    import uuid
+
+    from kefu.chat.actions import do_post_message, do_record_diagnostics
+    from kefu.chat.identity import ChatCustomer
+    from kefu.conversations.states import AuthorKind
+    from kefu.conversations.timeline import NewMessage, append_message
+    from kefu.db.uow import transaction
+    from kefu.inboxes.models import ChannelKind
+
+    await make_agent(runtime.sessionmaker, "li@example.com")
+    async with transaction(runtime.sessionmaker) as session:
+        posted = await do_post_message(
+            session, ChatCustomer(uuid.uuid4()), body="2FA code rejected", client_id="c-1", locale="en"
+        )
+        await append_message(
+            session,
+            posted.conversation,
+            None,
+            NewMessage(body="Here are some articles", data={"bot": {"choices": [], "articles": []}}),
+            author=AuthorKind.BOT,
+            channel=ChannelKind.CHAT,
+        )
+        facts = {"page_url": f"https://www.example.com/{HOSTILE}", "clock_offset_ms": -95_000, "rtt_ms": 120}
+        await do_record_diagnostics(session, posted.conversation, facts)
+        reference = posted.conversation.reference
+    await sign_in(client, "li@example.com")
+    page = await client.get(f"/console/conversations/{reference}")
+    assert page.status_code == 200
+    assert_console_page(page)
+    assert '<span class="who">Bot</span>' in page.text
+    assert "-95.0 s" in page.text
+    assert "2FA codes may fail" in page.text
+    assert "<script>alert(1)" not in page.text
