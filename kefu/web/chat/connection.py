@@ -186,7 +186,11 @@ class ChatConnection:
     async def on_event(self, event: Event) -> None:
         """Turn a bus event into the frames the customer may see (never notes or internal facts)."""
         if event.name == EventName.MESSAGE_CREATED:
-            await self.flush()
+            seq = event.payload.get("seq")
+            # Each reply is announced on two topics, and notes never reach the customer: read the
+            # database only for a reply this socket has not sent yet.
+            if event.payload.get("kind") == "reply" and (not isinstance(seq, int) or seq > self.sent_seq):
+                await self.flush()
         elif event.name in (EventName.CONVERSATION_UPDATED, EventName.CONVERSATION_CREATED):
             await self.refresh_state()
         elif event.name == EventName.CONVERSATION_ACTIVITY and not event.payload.get("customer"):
