@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import subprocess
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -214,3 +215,103 @@ def test_the_frame_speaks_the_requested_language() -> None:
     assert '<html lang="zh-CN">' in chinese
     assert "发送" in chinese  # "Send", already in the catalog
     assert "发送" not in english
+
+
+def test_every_filled_string_gets_exactly_its_placeholders() -> None:
+    strings = _json_block(_parse(_render("en")), "kefu-chat-strings")
+    script = CHAT_JS.read_text(encoding="utf-8")
+    calls = re.findall(r"fill\(T\.(\w+), \{([^}]*)\}\)", script)
+    assert {"ticket", "transcript_sent", "remove_file", "files_limit"} <= {key for key, _ in calls}
+    for key, values in calls:
+        given = set(re.findall(r"(?:^|,)\s*(\w+)\s*(?=:|,|$)", values.strip()))
+        template = strings[key]
+        assert isinstance(template, str)
+        assert set(re.findall(r"\{(\w+)\}", template)) == given, key
+
+
+def test_the_frame_has_the_offline_rating_transcript_and_diagnostics_controls() -> None:
+    page = _parse(_render("en"))
+    elements = page.elements
+    for card in ("chat-email", "chat-rating", "chat-diagnostics", "chat-transcript", "chat-pending"):
+        assert "hidden" in elements[card], card  # shown by chat.js when they apply
+    email = elements["chat-email-input"]
+    assert (email["tag"], email["type"], email["maxlength"], email["autocomplete"]) == (
+        "input",
+        "email",
+        "320",
+        "email",
+    )
+    assert "required" in email
+    assert "novalidate" in elements["chat-email"]  # our translated message, not the browser's bubble
+    comment = elements["chat-rating-comment"]
+    assert (comment["tag"], comment["maxlength"]) == ("textarea", "1000")
+    assert "disabled" in elements["chat-rating-send"]  # until a score is chosen
+    stars = [attrs for tag, attrs in page.tags if attrs.get("class") == "chat-star"]
+    assert [attrs["data-score"] for attrs in stars] == ["1", "2", "3", "4", "5"]
+    assert all(attrs["type"] == "button" and attrs["aria-pressed"] == "false" for attrs in stars)
+    labels = [attrs["aria-label"] for attrs in stars]
+    assert labels == [f"Rate {score} out of 5" for score in range(1, 6)]
+    for button in ("chat-transcript", "chat-diagnostics-share", "chat-diagnostics-decline", "chat-attach"):
+        assert (elements[button]["tag"], elements[button]["type"]) == ("button", "button"), button
+    assert elements["chat-attach"]["aria-label"]
+    picker = elements["chat-file"]
+    assert (picker["tag"], picker["type"], picker["accept"]) == ("input", "file", "image/*")
+    assert elements["chat-pending"]["aria-label"]
+    # Every visible form control is labelled.
+    labelled = {attrs["for"] for tag, attrs in page.tags if tag == "label"}
+    assert {"chat-input", "chat-email-input", "chat-rating-comment"} <= labelled
+
+
+def test_the_new_strings_are_in_the_frame() -> None:
+    strings = _json_block(_parse(_render("en")), "kefu-chat-strings")
+    assert strings["ticket"] == "We'll reply to {email}. Your reference: {reference}"
+    assert strings["email_invalid"] == "Please enter a valid email address"
+    assert strings["transcript_sent"] == "Transcript sent to {email}"
+    assert strings["rated"] == "Thanks for your feedback"
+    assert strings["file_too_large"] == "This file is too large (max 10 MB)"
+    text_of_page = unescape(_render("en"))
+    for text in (
+        "Email transcript",
+        "Leave your email and we'll reply there",
+        "How was your chat?",
+        "Share technical details (browser, device clock, connection speed) to help us troubleshoot?",
+        "No thanks",
+    ):
+        assert text in text_of_page, text
+
+
+def _function(source: str, name: str) -> str:
+    match = re.search(rf"^  function {name}\(.*?^  \}}$", source, re.MULTILINE | re.DOTALL)
+    assert match, name
+    return match.group(0)
+
+
+def test_the_host_page_address_travels_like_the_identity() -> None:
+    """widget.js posts it to the frame's origin only; chat.js takes it only from its parent, after the
+    same origin check as the identity, and only as an absolute http(s) URL of at most 2,000 characters."""
+    widget = WIDGET.read_text(encoding="utf-8")
+    send_page = _function(widget, "sendPage")
+    assert 'postMessage({ kefu: "page", url }, origin)' in send_page
+    assert "location.href" in send_page
+    assert "2000" in send_page
+    ready = re.search(r'data\.kefu === "ready"\) \{(.*?)\}', widget, re.DOTALL)
+    assert ready
+    assert "sendIdentity()" in ready.group(1)
+    assert "sendPage()" in ready.group(1)
+    chat = CHAT_JS.read_text(encoding="utf-8")
+    handler = _function(chat, "onParentMessage")
+    first = handler.splitlines()[1].strip()
+    assert first.startswith(
+        "if (!embedded || event.source !== window.parent || !parentOrigins.includes(event.origin))"
+    )
+    assert handler.index("parentOrigins.includes") < handler.index('"page"')
+    check = _function(chat, "pageUrl")
+    assert '"https:"' in check
+    assert '"http:"' in check
+    assert "2000" in check
+
+
+def test_files_are_shown_as_images_only_from_our_own_origin() -> None:
+    render_files = _function(CHAT_JS.read_text(encoding="utf-8"), "renderFiles")
+    assert 'file.url.startsWith(location.origin + "/")' in render_files
+    assert "link.download" in render_files

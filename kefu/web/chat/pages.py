@@ -39,7 +39,7 @@ def frame_policy(base_url: str, origins: frozenset[str]) -> str:
     socket_origin = socket_url(base_url).rsplit(CHAT_SOCKET_PATH, 1)[0]
     ancestors = " ".join(["'self'", *sorted(origins)])
     return (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
         f"connect-src 'self' {socket_origin}; "
         f"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
     )

@@ -154,6 +154,7 @@
     wantOpen = true;
     if (!panel) return; // not built yet: build() opens it
     if (!iframe) createFrame();
+    else sendPage(); // a single-page app may have moved on since the frame loaded
     panel.hidden = false;
     updateLauncher();
     iframe.focus();
@@ -190,6 +191,13 @@
     iframe.contentWindow.postMessage(Object.assign({ kefu: "identity" }, identity), origin);
   }
 
+  // The page the customer is on, for the diagnostics they may choose to share (the frame asks first).
+  function sendPage() {
+    const url = location.href;
+    if (!frameReady || !iframe || !iframe.contentWindow || !/^https?:$/.test(location.protocol) || url.length > 2000) return;
+    iframe.contentWindow.postMessage({ kefu: "page", url }, origin);
+  }
+
   function setUnread(count) {
     if (!Number.isInteger(count) || count < 0) return;
     unread = count;
@@ -201,8 +209,9 @@
     const data = event.data;
     if (!data || typeof data !== "object") return;
     if (data.kefu === "ready") {
-      frameReady = true; // also after the frame reloads: it needs the identity again
+      frameReady = true; // also after the frame reloads: it needs the identity and page again
       sendIdentity();
+      sendPage();
     } else if (data.kefu === "unread") {
       setUnread(data.count);
     } else if (data.kefu === "close") {

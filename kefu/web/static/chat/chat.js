@@ -16,8 +16,14 @@
   const IDENTITY_WAIT_MS = 400; // give the host page a moment to pass a signed identity before hello
   const NOTICE_MS = 6000;
   const CACHE_MESSAGES = 100;
+  const MAX_FRAME_BYTES = 16384;
+  const MAX_FILES = 5; // per message
+  const MAX_FILE_BYTES = 10 * 1024 * 1024;
+  const THUMB_WIDTH = 240;
+  const THUMB_HEIGHT = 180;
   const VISITOR_KEY = "kefu.visitor";
   const CHAT_KEY = "kefu.chat";
+  const DIAGNOSTICS_KEY = "kefu.diagnostics"; // {conversation, share}: asked once per conversation
   const KINDS = ["customer", "agent", "bot", "system"];
 
   const $ = (id) => document.getElementById(id);
@@ -44,6 +50,18 @@
     form: $("chat-composer"),
     input: $("chat-input"),
     send: $("chat-send"),
+    attach: $("chat-attach"),
+    file: $("chat-file"),
+    pending: $("chat-pending"),
+    transcript: $("chat-transcript"),
+    diagnostics: $("chat-diagnostics"),
+    email: $("chat-email"),
+    emailInput: $("chat-email-input"),
+    emailSend: $("chat-email-send"),
+    emailError: $("chat-email-error"),
+    rating: $("chat-rating"),
+    ratingComment: $("chat-rating-comment"),
+    ratingSend: $("chat-rating-send"),
     readMark: null,
   };
 
@@ -66,12 +84,22 @@
     helloConversation: null,
     seen: new Set(), // message ids already rendered
     mine: new Map(), // client_id -> element, for this tab's own messages and their echoes
-    outbox: new Map(), // client_id -> {client_id, body, failed, el}: not acknowledged yet
+    outbox: new Map(), // client_id -> {client_id, body, files, failed, el}: not acknowledged yet
+    pending: [], // screenshots above the composer: {file, url, name, upload, info, waiting, el}
     cache: [], // the last messages shown, restored after a reload
     readSent: null,
     readBySupport: null,
     unread: 0,
     maxBody: 4000,
+    offline: false, // welcome.availability.online was false: offer to continue by email
+    pageUrl: "", // the host page, passed by widget.js; shared only with diagnostics
+    asked: null, // "email", "transcript" or "rate": waiting for the answer (errors carry no request id)
+    emailWanted: false,
+    ticketFor: null, // conversation id that became an email ticket
+    ratingDone: null, // conversation id rated (or no longer ratable)
+    score: 0,
+    askDiagnostics: false,
+    diagnosticsDue: false, // agreed while the socket was down: sent after the next caught_up
     // Kept for the diagnostics page: round trip and server clock minus ours, from the last pong.
     clock: { rttMs: null, offsetMs: null, measuredAt: null },
   };
@@ -309,6 +337,58 @@
     return group;
   }
 
+  // Object URLs are freed once the image has decoded; the <img> keeps showing it.
+  function renderImage(src, alt, width, height) {
+    const img = h("img");
+    img.alt = alt;
+    img.loading = "lazy";
+    if (Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0) {
+      // Reserve the box before the image arrives, so the log does not jump.
+      const scale = Math.min(1, THUMB_WIDTH / width, THUMB_HEIGHT / height);
+      img.width = Math.max(1, Math.round(width * scale));
+      img.height = Math.max(1, Math.round(height * scale));
+    }
+    if (src.startsWith("blob:")) {
+      const free = () => URL.revokeObjectURL(src);
+      img.addEventListener("load", free, { once: true });
+      img.addEventListener("error", free, { once: true });
+    }
+    img.src = src;
+    return img;
+  }
+
+  // Server files: images only from our own origin (signed links), other files as download links.
+  // This tab's unsent files carry the File itself (`blob`) and show from an object URL.
+  function renderFiles(files) {
+    const list = h("div", "msg-files");
+    for (const file of files) {
+      if (!file || typeof file !== "object") continue;
+      const name = String(file.filename || "");
+      const image = typeof file.content_type === "string" && file.content_type.startsWith("image/");
+      const url = typeof file.url === "string" && file.url.startsWith(location.origin + "/") ? file.url : null;
+      const item = h("div", "msg-file");
+      if (image && file.blob instanceof Blob) {
+        item.append(renderImage(URL.createObjectURL(file.blob), name, file.width, file.height));
+      } else if (image && url) {
+        const link = h("a");
+        link.href = url;
+        link.target = "_blank";
+        link.rel = "noopener";
+        link.append(renderImage(url, name, file.width, file.height));
+        item.append(link);
+      } else if (url) {
+        const link = h("a", null, name);
+        link.href = url;
+        link.download = name;
+        item.append(link);
+      } else {
+        item.append(h("span", null, name));
+      }
+      list.append(item);
+    }
+    return list;
+  }
+
   function renderMeta(date) {
     const meta = h("p", "msg-meta");
     if (date) {
@@ -333,7 +413,10 @@
     }
     const name = kind === "customer" ? T.you : authorName(author, kind);
     const main = h("div", "msg-main");
-    main.append(h("p", kind === "customer" ? "msg-author visually-hidden" : "msg-author", name), body);
+    const files = Array.isArray(message.attachments) ? message.attachments : [];
+    main.append(h("p", kind === "customer" ? "msg-author visually-hidden" : "msg-author", name));
+    if (body.textContent || !files.length) main.append(body);
+    if (files.length) main.append(renderFiles(files));
     if (kind === "bot" && Array.isArray(message.articles) && message.articles.length) {
       main.append(renderArticles(message.articles));
     }
@@ -398,6 +481,9 @@
     const echo = typeof message.client_id === "string" ? state.mine.get(message.client_id) : null;
     if (echo) {
       settle(message.client_id, message.seq);
+      // Our bubble showed the local copies; from now on the stored files (and their links) count.
+      const local = echo.querySelector(".msg-files");
+      if (local && Array.isArray(message.attachments)) local.replaceWith(renderFiles(message.attachments));
     } else {
       const node = renderMessage(message);
       if (node.dataset.clientId && node.classList.contains("msg-customer")) state.mine.set(node.dataset.clientId, node);
@@ -426,7 +512,9 @@
     if (!conversation || typeof conversation !== "object") return;
     const before = state.conversation;
     state.conversation = conversation;
+    if (!before || before.id !== conversation.id) state.score = 0;
     showReference();
+    syncCards();
     scheduleSave();
     if (!announce) return;
     const agent = conversation.agent && typeof conversation.agent.name === "string" ? conversation.agent.name : null;
@@ -447,7 +535,10 @@
     state.readSent = null;
     state.readBySupport = null;
     state.conversation = null;
+    state.emailWanted = false;
+    state.askDiagnostics = false;
     showReference();
+    syncCards();
     for (const item of state.outbox.values()) addOutboxBubble(item);
     scheduleSave();
   }
@@ -462,27 +553,50 @@
   }
 
   function addOutboxBubble(item) {
-    const node = renderMessage({ client_id: item.client_id, author: { kind: "customer" }, body: item.body, created_at: new Date().toISOString() });
+    const node = renderMessage({
+      client_id: item.client_id,
+      author: { kind: "customer" },
+      body: item.body,
+      attachments: item.files,
+      created_at: new Date().toISOString(),
+    });
     item.el = node;
     state.mine.set(item.client_id, node);
     setDelivery(node, item.failed ? "failed" : "pending", item);
     appendToLog(node, true);
   }
 
+  function messageFrame(item) {
+    const frame = { type: "message", client_id: item.client_id, body: item.body };
+    if (item.files.length) frame.files = item.files.map((file) => file.upload);
+    return frame;
+  }
+
   function transmit(item) {
-    if (state.live && !item.failed) send({ type: "message", client_id: item.client_id, body: item.body });
+    if (state.live && !item.failed) send(messageFrame(item));
   }
 
   function submit() {
     const body = ui.input.value.trim();
-    if (!body || state.stopped) return;
-    if (Array.from(body).length > state.maxBody) {
+    if (state.stopped || state.pending.some((entry) => !entry.upload)) return; // uploads still running
+    const files = state.pending.map(({ file, upload, info }) => ({
+      upload,
+      filename: info.filename,
+      content_type: info.content_type,
+      width: info.width,
+      height: info.height,
+      blob: file,
+    }));
+    if (!body && !files.length) return;
+    const item = { client_id: newClientId(), body, files, failed: false, el: null };
+    // The server closes the socket on a frame over 16 KiB, e.g. 4,000 Chinese characters and 5 files.
+    if (Array.from(body).length > state.maxBody || new Blob([JSON.stringify(messageFrame(item))]).size > MAX_FRAME_BYTES) {
       notice(T.too_long);
       return;
     }
-    const item = { client_id: newClientId(), body, failed: false, el: null };
     state.outbox.set(item.client_id, item);
     addOutboxBubble(item);
+    clearPending();
     ui.input.value = "";
     autosize();
     clearTimeout(typing.idleTimer);
@@ -538,6 +652,219 @@
     }
   }
 
+  // ---------------------------------------------------------------- screenshots
+
+  function syncComposer() {
+    ui.pending.hidden = !state.pending.length;
+    ui.send.disabled = state.stopped || state.pending.some((entry) => !entry.upload);
+  }
+
+  function addFiles(files) {
+    for (const file of files) {
+      if (state.pending.length >= MAX_FILES) {
+        notice(fill(T.files_limit, { count: MAX_FILES }));
+        break;
+      }
+      if (file.size > MAX_FILE_BYTES) {
+        notice(T.file_too_large);
+        continue;
+      }
+      const entry = { file, url: URL.createObjectURL(file), name: file.name || "screenshot.png", upload: null, info: null, waiting: false, el: null };
+      state.pending.push(entry);
+      renderPending(entry);
+      upload(entry);
+    }
+    syncComposer();
+  }
+
+  function renderPending(entry) {
+    const item = h("li", "chat-pending-item");
+    item.dataset.state = "uploading";
+    item.append(
+      entry.file.type.startsWith("image/") ? renderImage(entry.url, entry.name) : h("span", "chat-pending-name", entry.name),
+      h("span", "chat-pending-status", T.uploading),
+    );
+    const remove = h("button", "chat-pending-remove", "×");
+    remove.type = "button";
+    remove.setAttribute("aria-label", fill(T.remove_file, { name: entry.name }));
+    remove.addEventListener("click", () => {
+      removePending(entry);
+      ui.input.focus();
+    });
+    item.append(remove);
+    entry.el = item;
+    ui.pending.append(item);
+  }
+
+  function removePending(entry) {
+    state.pending = state.pending.filter((other) => other !== entry);
+    entry.el.remove();
+    URL.revokeObjectURL(entry.url); // in case it never loaded
+    syncComposer();
+  }
+
+  function clearPending() {
+    for (const entry of state.pending.slice()) removePending(entry);
+  }
+
+  // The upload needs the visitor token of this connection's welcome; until then the file waits.
+  async function upload(entry) {
+    const token = state.visitor;
+    entry.waiting = !token || !state.welcomedAt;
+    if (entry.waiting) return;
+    let response = null;
+    try {
+      response = await fetch(location.origin + "/chat/uploads?name=" + encodeURIComponent(entry.name), {
+        method: "POST",
+        headers: { "X-Kefu-Visitor": token, "Content-Type": entry.file.type || "application/octet-stream" },
+        body: entry.file,
+      });
+    } catch {
+      response = null; // offline or blocked: reported below
+    }
+    if (!state.pending.includes(entry)) return; // removed meanwhile
+    if (response && response.status === 401) {
+      entry.waiting = true; // the token was not (yet) valid: the next welcome retries it
+      if (state.visitor !== token && state.welcomedAt) upload(entry);
+      return;
+    }
+    const info = response && response.status === 201 ? await response.json().catch(() => null) : null;
+    if (info && typeof info.upload === "string" && state.pending.includes(entry)) {
+      entry.upload = info.upload;
+      entry.info = info;
+      entry.el.dataset.state = "ready";
+      entry.el.querySelector(".chat-pending-status").remove();
+      syncComposer();
+      return;
+    }
+    const status = response ? response.status : 0;
+    notice(status === 413 ? T.file_too_large : status === 429 ? T.too_many_files : T.error);
+    if (state.pending.includes(entry)) removePending(entry);
+  }
+
+  function onPaste(event) {
+    const data = event.clipboardData;
+    const files = data ? Array.from(data.files).filter((file) => file.type.startsWith("image/")) : [];
+    if (!files.length) return;
+    // A screenshot alone would paste nothing; copied text that comes with a picture still pastes.
+    if (!Array.from(data.types).includes("text/plain")) event.preventDefault();
+    addFiles(files);
+  }
+
+  // ---------------------------------------------------------------- email, transcript, rating, diagnostics
+
+  function conversationId() {
+    return state.conversation ? state.conversation.id : null;
+  }
+
+  function syncCards() {
+    const id = conversationId();
+    ui.transcript.hidden = !id;
+    ui.transcript.disabled = state.asked === "transcript";
+    ui.email.hidden = !id || !state.emailWanted;
+    ui.emailSend.disabled = state.asked === "email";
+    ui.rating.hidden = !id || state.conversation.status !== "solved" || state.ratingDone === id;
+    ui.ratingSend.disabled = !state.score || state.asked === "rate";
+    for (const star of ui.rating.querySelectorAll(".chat-star")) {
+      const score = Number(star.dataset.score);
+      star.classList.toggle("chat-star-on", score <= state.score);
+      star.setAttribute("aria-pressed", String(score === state.score));
+    }
+    ui.diagnostics.hidden = !id || !state.askDiagnostics;
+  }
+
+  // Answers (`ticket`, `transcript_sent`, `rated`, or an error without client_id) name no request:
+  // one at a time is in flight, and `state.asked` says which.
+  function ask(kind, frame) {
+    if (!send(frame)) {
+      notice(T.reconnecting);
+      return;
+    }
+    state.asked = kind;
+    syncCards();
+  }
+
+  function showEmailError(text) {
+    ui.emailError.textContent = text || "";
+    ui.emailError.hidden = !text;
+    if (text) ui.emailInput.setAttribute("aria-invalid", "true");
+    else ui.emailInput.removeAttribute("aria-invalid");
+  }
+
+  function submitEmail() {
+    const input = ui.emailInput;
+    input.value = input.value.trim();
+    const valid = input.checkValidity();
+    showEmailError(valid ? null : T.email_invalid);
+    if (valid) ask("email", { type: "email", email: input.value });
+    else input.focus();
+  }
+
+  function submitRating() {
+    if (state.score) ask("rate", { type: "rate", score: state.score, comment: ui.ratingComment.value.trim() });
+  }
+
+  function diagnosticsChoice() {
+    try {
+      const choice = JSON.parse(storageGet("sessionStorage", DIAGNOSTICS_KEY) || "null");
+      return choice && typeof choice === "object" ? choice : {};
+    } catch {
+      return {};
+    }
+  }
+
+  function platform() {
+    const data = navigator.userAgentData;
+    const agent = navigator.userAgent || "";
+    let browser = "";
+    let os = "";
+    if (data && Array.isArray(data.brands)) {
+      const brand = data.brands.find((item) => !/not.a.brand|chromium/i.test(item.brand)) || data.brands[0];
+      browser = brand ? brand.brand + " " + brand.version : "";
+      os = data.platform || "";
+    }
+    const pick = (table) => table.find(([, pattern]) => pattern.test(agent));
+    const found = browser ? null : pick([["Edge", /Edg\w*\/(\d+)/], ["Firefox", /(?:Firefox|FxiOS)\/(\d+)/], ["Chrome", /(?:Chrome|CriOS)\/(\d+)/], ["Safari", /Version\/(\d+).*Safari/]]);
+    if (found) browser = found[0] + " " + agent.match(found[1])[1];
+    const system = os ? null : pick([["Windows", /Windows/], ["iOS", /iPhone|iPad|iPod/], ["Android", /Android/], ["macOS", /Mac OS X/], ["Linux", /Linux/]]);
+    if (system) os = system[0];
+    return { browser: browser.slice(0, 100), os: os.slice(0, 100) };
+  }
+
+  function diagnosticsFrame() {
+    const clamp = (value, low, high) => (typeof value === "number" ? Math.min(high, Math.max(low, Math.round(value))) : null);
+    let zone = "";
+    try {
+      zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch {
+      zone = "";
+    }
+    return Object.assign({ type: "diagnostics" }, platform(), {
+      page_url: state.pageUrl,
+      clock_offset_ms: clamp(state.clock.offsetMs, -86400000, 86400000),
+      rtt_ms: clamp(state.clock.rttMs, 0, 120000),
+      time_zone: zone.slice(0, 100),
+      language: (navigator.language || "").slice(0, 35),
+    });
+  }
+
+  function decideDiagnostics(share) {
+    storageSet("sessionStorage", DIAGNOSTICS_KEY, JSON.stringify({ conversation: conversationId(), share }));
+    state.askDiagnostics = false;
+    state.diagnosticsDue = share && !send(diagnosticsFrame());
+    syncCards();
+    ui.input.focus();
+  }
+
+  // After each stored message: offline chats ask for an address, and every chat asks once about diagnostics.
+  function afterAck() {
+    const id = conversationId();
+    if (!id) return;
+    if (state.offline && state.ticketFor !== id) state.emailWanted = true;
+    if (diagnosticsChoice().conversation !== id) state.askDiagnostics = true;
+    syncCards();
+  }
+
   // ---------------------------------------------------------------- persistence
 
   function scheduleSave() {
@@ -548,8 +875,21 @@
     clearTimeout(state.saveTimer);
     state.saveTimer = 0;
     state.cache = state.cache.slice(-CACHE_MESSAGES);
-    const outbox = Array.from(state.outbox.values(), ({ client_id, body, failed }) => ({ client_id, body, failed }));
-    const snapshot = { conversation: state.conversation, after: state.after, messages: state.cache, outbox };
+    const outbox = Array.from(state.outbox.values(), ({ client_id, body, files, failed }) => ({
+      client_id,
+      body,
+      // The upload tokens, so a resend after a reload still carries the files (not the File itself).
+      files: files.map(({ upload, filename, content_type, width, height }) => ({ upload, filename, content_type, width, height })),
+      failed,
+    }));
+    const snapshot = {
+      conversation: state.conversation,
+      after: state.after,
+      messages: state.cache,
+      outbox,
+      ticketFor: state.ticketFor,
+      ratingDone: state.ratingDone,
+    };
     storageSet("sessionStorage", CHAT_KEY, JSON.stringify(snapshot));
   }
 
@@ -564,12 +904,15 @@
       snapshot = null;
     }
     if (!snapshot || typeof snapshot !== "object") return;
+    state.ticketFor = typeof snapshot.ticketFor === "string" ? snapshot.ticketFor : null;
+    state.ratingDone = typeof snapshot.ratingDone === "string" ? snapshot.ratingDone : null;
     if (snapshot.conversation && typeof snapshot.conversation === "object") applyConversation(snapshot.conversation, false);
     for (const message of Array.isArray(snapshot.messages) ? snapshot.messages : []) showMessage(message, false);
     state.after = Number.isInteger(snapshot.after) ? snapshot.after : state.after;
     for (const entry of Array.isArray(snapshot.outbox) ? snapshot.outbox : []) {
       if (!entry || typeof entry.client_id !== "string" || typeof entry.body !== "string" || state.mine.has(entry.client_id)) continue;
-      const item = { client_id: entry.client_id, body: entry.body, failed: Boolean(entry.failed), el: null };
+      const files = (Array.isArray(entry.files) ? entry.files : []).filter((file) => file && typeof file.upload === "string");
+      const item = { client_id: entry.client_id, body: entry.body, files: files.slice(0, MAX_FILES), failed: Boolean(entry.failed), el: null };
       state.outbox.set(item.client_id, item);
       addOutboxBubble(item);
     }
@@ -600,10 +943,12 @@
     state.welcomedAt = Date.now();
     setConnection(null);
     applyConversation(conversation, false);
+    state.offline = Boolean(frame.availability && frame.availability.online === false);
     showAvailability(frame.availability);
     showIncident(frame.incident);
     ui.log.setAttribute("aria-busy", "true"); // the replay is not news to a screen reader
-    send({ type: "ping", t: Date.now() });
+    send({ type: "ping", t: Date.now() }); // also measures the clock offset and round trip for diagnostics
+    for (const entry of state.pending) if (entry.waiting) upload(entry);
   }
 
   function onCaughtUp() {
@@ -611,6 +956,7 @@
     ui.log.setAttribute("aria-busy", "false");
     ui.log.scrollTop = ui.log.scrollHeight;
     for (const item of state.outbox.values()) transmit(item);
+    if (state.diagnosticsDue) state.diagnosticsDue = !send(diagnosticsFrame());
     sendRead();
   }
 
@@ -621,6 +967,7 @@
       applyConversation(typeof conversation === "object" ? conversation : { id, reference: null, status: null, agent: null }, false);
     }
     if (typeof frame.client_id === "string" && state.mine.has(frame.client_id)) settle(frame.client_id, frame.seq);
+    afterAck();
   }
 
   function onTyping(frame) {
@@ -646,12 +993,52 @@
   function onError(frame) {
     const texts = { rate_limited: T.rate_limited, conversation_closed: T.conversation_closed };
     const item = typeof frame.client_id === "string" ? state.outbox.get(frame.client_id) : null;
+    const asked = typeof frame.client_id === "string" ? null : state.asked; // about a message, not a request
+    if (asked) state.asked = null;
     if (item) {
       item.failed = true;
       setDelivery(item.el, "failed", item);
       scheduleSave();
     }
-    notice(texts[frame.code] || T.error);
+    if (frame.code === "invalid" && asked === "email") {
+      showEmailError(T.email_invalid);
+      ui.emailInput.focus();
+    } else if (frame.code === "no_email") {
+      state.emailWanted = true; // the transcript needs an address: once it is known, ask again
+      syncCards();
+      ui.emailInput.focus();
+    } else if (frame.code === "not_solved") {
+      state.ratingDone = conversationId();
+      scheduleSave();
+    } else {
+      notice(texts[frame.code] || T.error);
+    }
+    syncCards();
+  }
+
+  function onTicket(frame) {
+    const email = typeof frame.email === "string" ? frame.email : "";
+    state.asked = null;
+    state.emailWanted = false;
+    state.ticketFor = conversationId();
+    showEmailError(null);
+    syncCards();
+    scheduleSave();
+    renderNote(fill(T.ticket, { email, reference: typeof frame.reference === "string" ? frame.reference : "" }));
+  }
+
+  function onTranscriptSent(frame) {
+    state.asked = null;
+    syncCards();
+    renderNote(fill(T.transcript_sent, { email: typeof frame.email === "string" ? frame.email : "" }));
+  }
+
+  function onRated() {
+    state.asked = null;
+    state.ratingDone = conversationId();
+    syncCards();
+    scheduleSave();
+    renderNote(T.rated);
   }
 
   const HANDLERS = {
@@ -665,6 +1052,9 @@
     conversation: (frame) => applyConversation(frame.conversation, true),
     pong: onPong,
     error: onError,
+    ticket: onTicket,
+    transcript_sent: onTranscriptSent,
+    rated: onRated,
   };
 
   function onFrame(raw) {
@@ -723,6 +1113,8 @@
     if (state.welcomedAt && Date.now() - state.welcomedAt >= STABLE_MS) state.attempt = 0;
     detach();
     if (code === 4400) stop(T.stopped);
+    // The server refuses a foreign origin at the handshake (HTTP 403), which browsers report as 1006,
+    // so that case retries with backoff like any drop; 1008 only comes from a close after accepting.
     else if (code === 1008) stop(T.unavailable);
     else if (code === 1001) retryIn(Math.random() * 1000); // another node answers at once
     else if (code === 4429) retryIn(Math.max(RATE_LIMITED_WAIT_MS, backoff()));
@@ -733,6 +1125,8 @@
     const socket = state.socket;
     state.socket = null;
     state.live = false;
+    state.asked = null; // its answer is lost with the socket: the buttons work again
+    syncCards();
     showPeerTyping(null);
     if (socket && socket.readyState <= WebSocket.OPEN) socket.close(1000);
   }
@@ -753,7 +1147,8 @@
     clearTimeout(state.retryTimer);
     setConnection(text);
     ui.input.disabled = true;
-    ui.send.disabled = true;
+    ui.attach.disabled = true;
+    syncComposer();
   }
 
   function heartbeat() {
@@ -787,10 +1182,25 @@
     return null;
   }
 
+  // The host page's address, for diagnostics: absolute http(s) only, as the server accepts it.
+  function pageUrl(value) {
+    try {
+      const url = new URL(typeof value === "string" && value.length <= 2000 ? value : "");
+      return (url.protocol === "https:" || url.protocol === "http:") && url.href.length <= 2000 ? url.href : null;
+    } catch {
+      return null;
+    }
+  }
+
   function onParentMessage(event) {
     if (!embedded || event.source !== window.parent || !parentOrigins.includes(event.origin)) return;
     const data = event.data;
-    if (!data || typeof data !== "object" || data.kefu !== "identity") return;
+    if (!data || typeof data !== "object") return;
+    if (data.kefu === "page") {
+      state.pageUrl = pageUrl(data.url) || state.pageUrl;
+      return;
+    }
+    if (data.kefu !== "identity") return;
     const identity = parseIdentity(data);
     if (!identity) return;
     state.parentOrigin = event.origin;
@@ -823,6 +1233,29 @@
       submit();
     });
     ui.input.addEventListener("input", onInput);
+    ui.input.addEventListener("paste", onPaste);
+    ui.attach.addEventListener("click", () => ui.file.click());
+    ui.file.addEventListener("change", () => {
+      addFiles(Array.from(ui.file.files));
+      ui.file.value = ""; // choosing the same file again fires change again
+    });
+    ui.transcript.addEventListener("click", () => ask("transcript", { type: "transcript" }));
+    ui.email.addEventListener("submit", (event) => {
+      event.preventDefault();
+      submitEmail();
+    });
+    ui.rating.addEventListener("click", (event) => {
+      const star = event.target.closest(".chat-star");
+      if (!star) return;
+      state.score = Number(star.dataset.score);
+      syncCards();
+    });
+    ui.rating.addEventListener("submit", (event) => {
+      event.preventDefault();
+      submitRating();
+    });
+    $("chat-diagnostics-share").addEventListener("click", () => decideDiagnostics(true));
+    $("chat-diagnostics-decline").addEventListener("click", () => decideDiagnostics(false));
     document.addEventListener("keydown", onKeydown);
     ui.close.hidden = !embedded;
     ui.close.addEventListener("click", () => postToParent({ kefu: "close" }));
