@@ -1,0 +1,110 @@
+"""The whole chat journey in real browsers: a customer on an exchange's page asks, the bot offers an
+article, the customer asks for a person, an agent answers from the console, the customer sees it live
+and again after a reload, with nothing shown twice."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, FrameLocator, Page, expect
+
+from tests.e2e.conftest import AGENT_EMAIL, AGENT_PASSWORD, LiveServer, checked_page, run_server
+from tests.e2e.test_chat_widget_ui import _Exchange, exchange
+
+pytestmark = pytest.mark.browser
+__all__ = ["exchange"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, exchange: _Exchange) -> Iterator[LiveServer]:
+    """A server with the demo knowledge base, embeddable by the exchange's origin."""
+    env = {"KEFU_CHAT_ORIGINS": exchange.origin}
+    with run_server(tmp_path_factory.mktemp("chat-journey"), extra_env=env) as live:
+        live.kefu("demo")
+        exchange.kefu_url = live.url
+        yield live
+
+
+@pytest.fixture
+async def customer(browser: Browser) -> AsyncIterator[Page]:
+    async with checked_page(browser, timezone_id="Asia/Shanghai") as opened:
+        errors: list[str] = []
+        opened.on("pageerror", lambda error: errors.append(str(error)))
+        yield opened
+        assert errors == []
+
+
+@pytest.fixture
+async def agent_context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    context = await browser.new_context()
+    yield context
+    await context.close()
+
+
+async def open_widget(page: Page, exchange: _Exchange) -> FrameLocator:
+    await page.goto(f"{exchange.origin}/wallet")
+    await page.locator("kefu-chat >> .launcher").click()
+    chat = page.frame_locator("kefu-chat >> iframe")
+    await expect(chat.locator("#chat-availability")).not_to_be_empty()
+    return chat
+
+
+async def say(chat: FrameLocator, text: str) -> None:
+    await chat.locator("#chat-input").fill(text)
+    await chat.locator("#chat-input").press("Enter")
+    bubble = chat.locator(".msg-customer", has_text=text).last
+    await expect(bubble).to_be_visible()
+    await expect(bubble).not_to_have_attribute("data-delivery", re.compile(".*"))
+
+
+async def test_bot_article_handoff_agent_reply_and_reload(
+    customer: Page, agent_context: BrowserContext, exchange: _Exchange, server: LiveServer
+) -> None:
+    chat = await open_widget(customer, exchange)
+    await say(chat, "My deposit has not arrived")
+
+    # The bot answers from the knowledge base with an article and quick replies.
+    offer = chat.locator(".msg-bot").first
+    await expect(offer.locator(".msg-articles a").first).to_have_attribute(
+        "href", re.compile(r"/hc/en/articles/")
+    )
+    await offer.locator('button.msg-choice[data-choice="human"]').click()
+    # Asking for a person about a deposit: the bot first asks which coin.
+    await expect(chat.locator(".msg-bot").last).to_contain_text("USDT")
+    await say(chat, "USDT")
+    await chat.locator(".msg-bot").last.locator('button.msg-choice[data-choice="human"]').click()
+    await expect(chat.locator("#chat-queue")).to_contain_text("1")
+    reference = (await chat.locator("#chat-reference-value").inner_text()).strip()
+    assert reference.startswith("KF-")
+
+    # The agent opens it in the console and answers.
+    console = await agent_context.new_page()
+    await console.goto(f"{server.url}/login?next=/console/conversations/{reference}")
+    await console.fill("#email", AGENT_EMAIL)
+    await console.fill("#password", AGENT_PASSWORD)
+    async with console.expect_navigation():
+        await console.click("button[type=submit]")
+    await expect(console.locator("body[data-socket-ready=true]")).to_have_count(1)
+    await expect(console.locator("#timeline")).to_contain_text("My deposit has not arrived")
+    await expect(console.locator("#timeline")).to_contain_text("USDT")
+    answer = "I can see your USDT deposit: it needs 2 more confirmations."
+    await console.locator("#body").fill(answer)
+    await console.locator("#body").press("Control+Enter")
+    await expect(console.locator("#timeline")).to_contain_text(answer)
+
+    # The customer sees it live, from the agent, with the agent's name.
+    reply = chat.locator(".msg-agent", has_text=answer)
+    await expect(reply).to_have_count(1)
+    await expect(reply.locator(".msg-author")).to_contain_text("Li Wei")
+
+    # A reload resumes the same chat: everything once, nothing missing.
+    await customer.reload()
+    await customer.locator("kefu-chat >> .launcher").click()
+    chat = customer.frame_locator("kefu-chat >> iframe")
+    await expect(chat.locator(".msg-agent", has_text=answer)).to_have_count(1)
+    await expect(chat.locator(".msg-customer", has_text="My deposit has not arrived")).to_have_count(1)
+    seqs = await chat.locator(".msg[data-seq]").evaluate_all("els => els.map(e => e.dataset.seq)")
+    assert len(seqs) == len(set(seqs))
+    assert [int(s) for s in seqs] == sorted(int(s) for s in seqs)
