@@ -63,7 +63,15 @@ async def test_bot_article_handoff_agent_reply_and_reload(
     customer: Page, agent_context: BrowserContext, exchange: _Exchange, server: LiveServer
 ) -> None:
     chat = await open_widget(customer, exchange)
+    # Articles are suggested while the question is typed, before anything is sent.
+    await chat.locator("#chat-input").press_sequentially("deposit not credited", delay=10)
+    await expect(chat.locator("#chat-suggestions")).to_be_visible()
+    await expect(chat.locator("#chat-suggestions-list a").first).to_have_attribute(
+        "href", re.compile(r"/hc/en/articles/")
+    )
+    await chat.locator("#chat-input").fill("")
     await say(chat, "My deposit has not arrived")
+    await expect(chat.locator("#chat-suggestions")).to_be_hidden()
 
     # The bot answers from the knowledge base with an article and quick replies.
     offer = chat.locator(".msg-bot").first

@@ -111,6 +111,8 @@ async def test_unpublished_articles_are_not_found(api: httpx.AsyncClient, search
 async def test_searches_without_good_answer_are_logged(api: httpx.AsyncClient, search_db: Database) -> None:
     await api.get("/api/v1/kb/search", params={"q": "are you hiring engineers", "locale": "en"})
     await api.get("/api/v1/kb/search", params={"q": "account locked", "locale": "en"})
+    # As-you-type suggestions (the chat widget) are never logged.
+    await api.get("/api/v1/kb/search", params={"q": "my order 8812 fai", "locale": "en", "suggest": "true"})
     async with search_db.sessionmaker() as session:
         logged = (await session.scalars(select(SearchMiss.query))).all()
         assert logged == ["are you hiring engineers"]

@@ -38,11 +38,16 @@ async def search_kb(
     q: Annotated[str, Query(max_length=1000)],
     locale: Annotated[str | None, Query(max_length=10)] = None,
     limit: Annotated[int, Query()] = 10,
+    suggest: Annotated[bool, Query(description="as-you-type suggestions: misses are not logged")] = False,
 ) -> SearchOut:
-    """Anyone: published articles ranked for `q`; `score` under `no_answer_threshold` means no good answer."""
+    """Anyone: published articles ranked for `q`; `score` under `no_answer_threshold` means no good answer.
+
+    Searches without a good answer are logged for the content team, except as-you-type suggestions
+    (`suggest=true`): half-typed words are noise, and chat drafts may hold personal details.
+    """
     query, chosen, size = check_query(q, locale, limit)
     result = await search_articles(session, query, chosen, size)
-    if not result.answered:
+    if not result.answered and not suggest:
         await do_log_search_miss(session, result.locale, query)
     return SearchOut(
         query=result.query,

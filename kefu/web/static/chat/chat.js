@@ -53,6 +53,8 @@
     attach: $("chat-attach"),
     file: $("chat-file"),
     pending: $("chat-pending"),
+    suggestions: $("chat-suggestions"),
+    suggestionsList: $("chat-suggestions-list"),
     transcript: $("chat-transcript"),
     diagnostics: $("chat-diagnostics"),
     email: $("chat-email"),
@@ -578,6 +580,9 @@
 
   function submit() {
     const body = ui.input.value.trim();
+    clearTimeout(suggestion.timer);
+    suggestion.asked++;
+    showSuggestions([]);
     if (state.stopped || state.pending.some((entry) => !entry.upload)) return; // uploads still running
     const files = state.pending.map(({ file, upload, info }) => ({
       upload,
@@ -636,8 +641,56 @@
     }
   }
 
+  // ---------------------------------------------------------------- suggested articles
+
+  // While nobody from support has joined, articles matching the draft are offered as it is typed.
+  const SUGGEST_DELAY_MS = 400;
+  const suggestion = { timer: 0, asked: 0 };
+
+  function scheduleSuggestions() {
+    clearTimeout(suggestion.timer);
+    suggestion.timer = setTimeout(suggest, SUGGEST_DELAY_MS);
+  }
+
+  async function suggest() {
+    const text = ui.input.value.trim();
+    const joined = state.conversation && state.conversation.agent;
+    if (text.length < 4 || joined) {
+      showSuggestions([]);
+      return;
+    }
+    const asked = ++suggestion.asked;
+    const query = new URLSearchParams({ q: text.slice(0, 200), locale, limit: "3", suggest: "true" });
+    try {
+      const response = await fetch("/api/v1/kb/search?" + query.toString());
+      const data = response.ok ? await response.json() : null;
+      if (asked !== suggestion.asked || !data || !Array.isArray(data.results)) return;
+      showSuggestions(data.results.filter((hit) => hit && hit.score >= data.no_answer_threshold));
+    } catch {
+      // Offline or blocked: the chat works without suggestions.
+    }
+  }
+
+  function showSuggestions(hits) {
+    const items = [];
+    for (const hit of hits) {
+      const url = safeUrl(hit.url);
+      if (!url) continue;
+      const link = h("a", null, String(hit.title || url));
+      link.href = url;
+      link.target = "_blank";
+      link.rel = "noopener";
+      const item = h("li");
+      item.append(link);
+      items.push(item);
+    }
+    ui.suggestionsList.replaceChildren(...items);
+    ui.suggestions.hidden = !items.length;
+  }
+
   function onInput() {
     autosize();
+    scheduleSuggestions();
     if (!state.live || !ui.input.value.trim()) return;
     clearTimeout(typing.idleTimer);
     typing.idleTimer = setTimeout(() => sendTyping("idle"), TYPING_IDLE_MS);
