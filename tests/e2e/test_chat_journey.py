@@ -81,7 +81,9 @@ async def test_bot_article_handoff_agent_reply_and_reload(
     await offer.locator('button.msg-choice[data-choice="human"]').click()
     # Asking for a person about a deposit: the bot first asks which coin.
     await expect(chat.locator(".msg-bot").last).to_contain_text("USDT")
+    bots = await chat.locator(".msg-bot").count()
     await say(chat, "USDT")
+    await expect(chat.locator(".msg-bot")).to_have_count(bots + 1)  # which network?
     await chat.locator(".msg-bot").last.locator('button.msg-choice[data-choice="human"]').click()
     await expect(chat.locator("#chat-queue")).to_contain_text("1")
     reference = (await chat.locator("#chat-reference-value").inner_text()).strip()

@@ -267,6 +267,8 @@ async def test_diagnostics_are_shared_only_on_consent_and_once_per_chat(
     await page.goto(host_page)
     await page.locator("kefu-chat .launcher").click()
     chat = page.frame_locator("kefu-chat iframe")
+    # Welcomed (a missing element would count as hidden before the frame has loaded).
+    await expect(chat.locator("#chat-availability")).not_to_be_empty()
     await expect(chat.locator("#chat-connection")).to_be_hidden()
     await _say(chat, "Withdrawal stuck, 2FA code rejected")
     await expect(chat.locator("#chat-diagnostics")).to_be_visible()
