@@ -290,6 +290,7 @@ async def test_diagnostics_are_shared_only_on_consent_and_once_per_chat(
     # The choice is remembered for this chat across a reload of the exchange's page.
     await page.reload()
     await page.locator("kefu-chat .launcher").click()
+    await expect(chat.locator("#chat-availability")).not_to_be_empty()
     await expect(chat.locator("#chat-connection")).to_be_hidden()
     await _say(chat, "Still waiting")
     await expect(chat.locator("#chat-email")).to_be_visible()  # offline: the address is asked
