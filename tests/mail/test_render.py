@@ -31,6 +31,15 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "requests_url": "https://kefu.test/hc/en/requests",
         "time_zone": "Asia/Shanghai",
     },
+    "chat_transcript": {
+        "reference": "KF-12345678",
+        "subject": "Deposit missing",
+        "transcript": [
+            {"author": "You", "at": "2025-03-01T12:00:00+00:00", "body": "Where is my <b>USDT</b>?"},
+            {"author": "Li Wei", "at": "2025-03-01T12:01:30+00:00", "body": "Credited now.\nSorry!"},
+        ],
+        "time_zone": "Asia/Shanghai",
+    },
 }
 
 
@@ -81,6 +90,25 @@ def test_sign_in_email_in_chinese() -> None:
         assert "请使用以下验证码登录“我的工单”" in part
         assert "15 分钟内有效" in part
         assert "绝不会向您索要此验证码" in part
+
+
+def test_chat_transcript_lists_every_line_escaped_in_the_readers_zone() -> None:
+    english = rendered("chat_transcript")
+    assert english.subject == "Your chat transcript: Deposit missing"
+    assert "Li Wei · Sat, Mar 1, 2025 20:01 (Asia/Shanghai)" in english.text
+    assert "Where is my <b>USDT</b>?" in english.text
+    assert "Where is my &lt;b&gt;USDT&lt;/b&gt;?" in english.html
+    assert "<b>USDT</b>" not in english.html
+    chinese = rendered("chat_transcript", "zh-CN")
+    assert chinese.subject == "您的聊天记录：Deposit missing"
+    spec = get_spec("chat_transcript")
+    for bad in (
+        [],
+        [{"author": "x", "at": "yesterday", "body": "hi"}],
+        [{"author": "", "at": None, "body": ""}],
+    ):
+        with pytest.raises(ValueError, match="transcript"):
+            spec.check_context(SAMPLES["chat_transcript"] | {"transcript": bad})
 
 
 def test_request_received_in_both_languages() -> None:
