@@ -94,9 +94,10 @@ async def _availability(session: AsyncSession, team_id: uuid.UUID | None) -> _Av
     return _Availability(agents, free)
 
 
-async def count_waiting(session: AsyncSession) -> int:
-    """New/open web and chat conversations nobody has been assigned yet."""
-    count = await session.scalar(
+async def count_waiting(session: AsyncSession, *, opened_before: datetime | None = None) -> int:
+    """New/open web and chat conversations nobody has been assigned yet (opened before a time, if given:
+    how many are ahead of a waiting chat)."""
+    statement = (
         select(func.count())
         .select_from(Conversation)
         .where(
@@ -105,7 +106,9 @@ async def count_waiting(session: AsyncSession) -> int:
             Conversation.status.in_(WORKING),
         )
     )
-    return int(count or 0)
+    if opened_before is not None:
+        statement = statement.where(Conversation.created_at < opened_before)
+    return int(await session.scalar(statement) or 0)
 
 
 async def _response_seconds(session: AsyncSession, *, since: datetime, now: datetime) -> list[float]:

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.models import Agent
-from kefu.channels.live_chat import CHAT_CHANNELS, chat_team_id, estimate_wait, get_live_chat_status
+from kefu.channels.live_chat import chat_team_id, count_waiting, estimate_wait, get_live_chat_status
 from kefu.chat.identity import ChatCustomer
 from kefu.contacts.actions import identity_owner
 from kefu.contacts.models import IdentityKind
@@ -158,18 +158,9 @@ async def queue_place(
     """Where an unassigned chat waits: 1 + the waiting chats opened before it; None once assigned."""
     if conversation.assignee_id is not None or conversation.status not in WORKING:
         return None
-    ahead = await session.scalar(
-        select(func.count())
-        .select_from(Conversation)
-        .where(
-            Conversation.channel.in_(CHAT_CHANNELS),
-            Conversation.assignee_id.is_(None),
-            Conversation.status.in_(WORKING),
-            Conversation.created_at < conversation.created_at,
-        )
-    )
+    ahead = await count_waiting(session, opened_before=conversation.created_at)
     wait = await estimate_wait(session, now=now)
-    return QueuePlace(int(ahead or 0) + 1, wait.minutes * 60 if wait.minutes is not None else None)
+    return QueuePlace(ahead + 1, wait.minutes * 60 if wait.minutes is not None else None)
 
 
 async def availability(session: AsyncSession, *, now: datetime) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from kefu.conversations.models import Conversation
 from kefu.conversations.recipients import customer_topic, staff_topic
 from kefu.core.clock import utcnow
 from kefu.core.ratelimit import SlidingWindow
+from kefu.core.tasks import cancel_waiters
 from kefu.db.uow import transaction
 from kefu.events.names import EventName
 from kefu.events.types import Event
@@ -177,11 +178,8 @@ class ChatConnection:
                 following = None
                 await self.on_event(event)
         finally:
-            for waiter in (changed, following):
-                if waiter is not None and not waiter.done():
-                    waiter.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                        await waiter
+            # The pending read must finish before the subscription closes its generator.
+            await cancel_waiters(changed, following)
 
     async def on_event(self, event: Event) -> None:
         """Turn a bus event into the frames the customer may see (never notes or internal facts)."""

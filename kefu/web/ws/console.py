@@ -41,6 +41,7 @@ from kefu.conversations.access import (
 )
 from kefu.conversations.recipients import conversation_payload, staff_topic
 from kefu.core.errors import NotFound
+from kefu.core.tasks import cancel_waiters
 from kefu.db.uow import transaction
 from kefu.events.bus import ResyncRequired
 from kefu.events.log import parse_position
@@ -174,11 +175,7 @@ class ConsoleConnection:
                     await self.send({"type": "event", "event": event.model_dump(mode="json")})
         finally:
             # The pending read must finish before the subscription closes its generator.
-            for waiter in (changed, following):
-                if waiter is not None and not waiter.done():
-                    waiter.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                        await waiter
+            await cancel_waiters(changed, following)
 
     async def handle(self, raw: str) -> None:
         """One client frame after the hello."""
