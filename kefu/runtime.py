@@ -9,6 +9,7 @@ from dataclasses import InitVar, dataclass, field
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from kefu.chat.limits import ChatLimits, create_chat_limits
 from kefu.db.engine import create_engine, create_sessionmaker
 from kefu.events.bus import EventBus, install_bus
 from kefu.events.log import EventLog, MemoryEventLog, RedisEventLog
@@ -53,9 +54,12 @@ class Runtime:
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     # The inbound SMTP listener, when this process runs one (start_smtp).
     smtp: SmtpListener | None = field(default=None, init=False)
+    # Per-visitor chat limits (in Redis when configured, so every node counts together).
+    chat_limits: ChatLimits = field(init=False)
 
     def __post_init__(self, mail_transport: MailTransport | None) -> None:
         self.mail = mail_transport if mail_transport is not None else create_mail_transport(self.settings)
+        self.chat_limits = create_chat_limits(self.settings.redis_url)
 
     async def prepare(self) -> None:
         """One-off start-up work that needs the event loop (e.g. the S3 bucket must exist)."""
@@ -130,6 +134,7 @@ class Runtime:
         await self.exchange.aclose()
         await self.blobs.close()
         await self.pubsub.close()
+        await self.chat_limits.close()
         if isinstance(self.bus.log, RedisEventLog):
             await self.bus.log.close()
         await self.engine.dispose()

@@ -26,7 +26,6 @@ from kefu.schedules.calendar import NeverOpen
 from kefu.schedules.service import get_calendar_for_team
 
 MAX_BODY_CHARS: Final = 4000
-MESSAGES_PER_MINUTE: Final = 20
 # One replay page; a longer history is sent in several pages, still in seq order.
 REPLAY_PAGE: Final = 200
 

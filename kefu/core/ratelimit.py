@@ -1,11 +1,18 @@
-"""A sliding-window counter per key, in process memory (per connection, per visitor on this node)."""
+"""Rate limits: a sliding window in process memory (per connection), and the Limiter interface with a
+memory and a Redis implementation (per visitor, shared by every node when Redis is configured)."""
 
 from __future__ import annotations
 
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = structlog.get_logger(__name__)
 
 _MAX_KEYS: Final = 100_000
 
@@ -52,3 +59,56 @@ class SlidingWindow:
         for key in stale:
             self._events.pop(key, None)
             self._refused.pop(key, None)
+
+
+class Limiter(Protocol):
+    """Counts events per key; `hit` records one and says whether it was within the limit."""
+
+    async def hit(self, key: str) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryLimiter:
+    """A SlidingWindow behind the Limiter interface: one process (one node) counts alone."""
+
+    def __init__(self, limit: int, seconds: float) -> None:
+        self.window = SlidingWindow(limit, seconds)
+
+    async def hit(self, key: str) -> bool:
+        return self.window.hit(key)
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+class RedisLimiter:
+    """A fixed-window counter in Redis, shared by every node (a visitor may reconnect anywhere).
+
+    Up to twice the limit can pass around a window boundary; that is the price of one round trip per
+    event. When Redis fails the event is allowed (logged): a broken limiter must not stop the chat.
+    """
+
+    def __init__(self, client: Redis, *, name: str, limit: int, seconds: float) -> None:
+        if limit < 1 or seconds <= 0:
+            raise ValueError("limit and seconds must be positive")
+        self._redis = client
+        self.name = name
+        self.limit = limit
+        self.seconds = seconds
+
+    async def hit(self, key: str) -> bool:
+        window = int(time.time() // self.seconds)
+        redis_key = f"kefu:limit:{self.name}:{key}:{window}"
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(redis_key)
+                pipe.expire(redis_key, int(self.seconds) + 1)
+                count, _ = await pipe.execute()
+        except RedisError as exc:
+            log.warning("rate_limit_unavailable", limiter=self.name, error=type(exc).__name__)
+            return True
+        return int(count) <= self.limit
+
+    async def close(self) -> None:
+        """The client is shared; its owner closes it."""

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.chat.actions import do_post_message, do_record_diagnostics, publish_customer_activity
 from kefu.chat.bot_flow import do_bot_turn, find_choice
-from kefu.chat.service import MESSAGES_PER_MINUTE, describe_conversation, find_contact
+from kefu.chat.limits import MESSAGES_PER_MINUTE
+from kefu.chat.service import describe_conversation, find_contact
 from kefu.chat.tickets import do_continue_by_email
 from kefu.chat.transcripts import do_email_transcript
 from kefu.chat.uploads import read_upload
@@ -40,10 +41,8 @@ if TYPE_CHECKING:
 # Refusals in a row before the connection is dropped rather than answered.
 HARD_LIMIT_REFUSALS: Final = 3 * MESSAGES_PER_MINUTE
 
-_per_visitor = SlidingWindow(MESSAGES_PER_MINUTE, 60.0)
+# Typing notices are only ever shown for a moment: counted per node is enough.
 _typing = SlidingWindow(1, 1.0)
-# Emails and transcripts send mail: a handful per visitor per hour is plenty.
-_mail = SlidingWindow(5, 3600.0)
 
 
 async def handle(connection: ChatConnection, raw: str) -> None:
@@ -77,10 +76,10 @@ async def handle(connection: ChatConnection, raw: str) -> None:
 async def post(connection: ChatConnection, frame: Post) -> None:
     """Store the customer's message (opening the chat), ack it once committed, then echo it in order."""
     visitor = connection.customer.visitor_id.hex
-    if not connection.limiter.hit("connection") or not _per_visitor.hit(visitor):
-        refused = connection.limiter.refused_in_a_row("connection") + _per_visitor.refused_in_a_row(visitor)
-        if refused > HARD_LIMIT_REFUSALS:
-            raise Closed(CLOSE_RATE)
+    within = connection.limiter.hit("connection")
+    if not within and connection.limiter.refused_in_a_row("connection") > HARD_LIMIT_REFUSALS:
+        raise Closed(CLOSE_RATE)
+    if not within or not await connection.runtime.chat_limits.messages.hit(visitor):
         raise ProtocolError("rate_limited", "too many messages; wait a moment", client_id=frame.client_id)
     secret = connection.runtime.settings.secret_key.get_secret_value()
     files = [read_upload(secret, connection.customer.visitor_id, token) for token in frame.files]
@@ -153,14 +152,14 @@ async def _own_conversation(session: AsyncSession, connection: ChatConnection) -
     return conversation
 
 
-def _mail_allowed(connection: ChatConnection) -> None:
-    if not _mail.hit(connection.customer.visitor_id.hex):
+async def _mail_allowed(connection: ChatConnection) -> None:
+    if not await connection.runtime.chat_limits.mails.hit(connection.customer.visitor_id.hex):
         raise ProtocolError("rate_limited", "too many emails requested; try again later")
 
 
 async def leave_email(connection: ChatConnection, frame: LeaveEmail) -> None:
     """Offline: the chat becomes an email ticket (docs/chat-protocol.md, `ticket`)."""
-    _mail_allowed(connection)
+    await _mail_allowed(connection)
     try:
         async with transaction(connection.runtime.sessionmaker) as session:
             conversation = await _own_conversation(session, connection)
@@ -174,7 +173,7 @@ async def leave_email(connection: ChatConnection, frame: LeaveEmail) -> None:
 
 async def transcript(connection: ChatConnection) -> None:
     """Email the transcript to the customer's known address."""
-    _mail_allowed(connection)
+    await _mail_allowed(connection)
     try:
         async with transaction(connection.runtime.sessionmaker) as session:
             conversation = await _own_conversation(session, connection)

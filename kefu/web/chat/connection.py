@@ -16,8 +16,8 @@ import structlog
 from fastapi import WebSocket, WebSocketDisconnect
 
 from kefu.chat.identity import ChatCustomer
+from kefu.chat.limits import MESSAGES_PER_MINUTE
 from kefu.chat.service import (
-    MESSAGES_PER_MINUTE,
     REPLAY_PAGE,
     agent_names,
     describe_conversation,

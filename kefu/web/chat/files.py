@@ -12,7 +12,6 @@ from kefu.chat.identity import read_visitor_token
 from kefu.chat.uploads import CHAT_UPLOAD_MAX_BYTES, read_file_signature, sign_upload
 from kefu.conversations.models import Attachment
 from kefu.core.errors import NotAuthenticated, NotFound, PermissionDenied, RateLimited, TooLarge
-from kefu.core.ratelimit import SlidingWindow
 from kefu.db.uow import transaction
 from kefu.runtime import Runtime
 from kefu.storage.filenames import content_disposition
@@ -22,7 +21,6 @@ from kefu.web.chat.socket import allowed_origins
 router = APIRouter()
 
 VISITOR_HEADER: Final = "x-kefu-visitor"
-_uploads = SlidingWindow(20, 600.0)
 
 
 async def _read_capped(request: Request, limit: int) -> bytes:
@@ -47,7 +45,7 @@ async def upload_chat_file(request: Request, name: str = Query("screenshot", max
     visitor_id = read_visitor_token(secret, request.headers.get(VISITOR_HEADER))
     if visitor_id is None:
         raise NotAuthenticated("open the chat first")
-    if not _uploads.hit(visitor_id.hex):
+    if not await runtime.chat_limits.uploads.hit(visitor_id.hex):
         raise RateLimited("too many files; try again in a few minutes", retry_after=60)
     limit = min(CHAT_UPLOAD_MAX_BYTES, settings.upload_max_bytes)
     data = await _read_capped(request, limit)

@@ -17,9 +17,9 @@ import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from kefu.chat.identity import ChatCustomer, issue_visitor_token, read_visitor_token, verify_identity
+from kefu.chat.limits import MESSAGES_PER_MINUTE
 from kefu.chat.service import (
     MAX_BODY_CHARS,
-    MESSAGES_PER_MINUTE,
     availability,
     current_conversation,
     describe_conversation,
