@@ -102,6 +102,9 @@ def serve(
         access_log=False,
         # The maintained websockets implementation (the default one is deprecated upstream).
         ws="websockets-sansio",
+        # Chat and console frames are a few hundred bytes: compressing them saves little, while the
+        # extension's zlib state costs about 47 KB per open socket (docs/performance.md).
+        ws_per_message_deflate=False,
     )
 
 

@@ -13,12 +13,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.models import Agent
-from kefu.channels.live_chat import chat_team_id, count_waiting, estimate_wait, get_live_chat_status
+from kefu.channels.live_chat import (
+    WaitEstimate,
+    chat_team_id,
+    count_waiting,
+    estimate_wait,
+    get_live_chat_status,
+)
 from kefu.chat.identity import ChatCustomer
 from kefu.contacts.actions import identity_owner
 from kefu.contacts.models import IdentityKind
 from kefu.conversations.models import Conversation, Message
 from kefu.conversations.states import AuthorKind, MessageKind, Status
+from kefu.db.cache import ConfigCache
 from kefu.inboxes.models import ChannelKind
 from kefu.incidents.service import incident_url, list_current, localized
 from kefu.routing.service import WORKING
@@ -28,6 +35,8 @@ from kefu.schedules.service import get_calendar_for_team
 MAX_BODY_CHARS: Final = 4000
 # One replay page; a longer history is sent in several pages, still in seq order.
 REPLAY_PAGE: Final = 200
+# Every waiting chat polls its place; the wait estimate (presence, recent answers) is shared a while.
+_WAIT: ConfigCache[WaitEstimate] = ConfigCache("chat_wait_estimate", ttl=10.0)
 
 
 def customer_identity(customer: ChatCustomer) -> tuple[IdentityKind, str]:
@@ -158,7 +167,7 @@ async def queue_place(
     if conversation.assignee_id is not None or conversation.status not in WORKING:
         return None
     ahead = await count_waiting(session, opened_before=conversation.created_at)
-    wait = await estimate_wait(session, now=now)
+    wait = await _WAIT.get(session, None, lambda s: estimate_wait(s, now=now))
     return QueuePlace(ahead + 1, wait.minutes * 60 if wait.minutes is not None else None)
 
 

@@ -14,6 +14,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.actors import AgentActor
@@ -41,6 +42,28 @@ async def _presence_row(session: AsyncSession, agent_id: uuid.UUID) -> AgentPres
     )
 
 
+async def _insert_presence(
+    session: AsyncSession, agent_id: uuid.UUID, status: Presence, *, auto: bool
+) -> AgentPresence | None:
+    """The agent's first presence row, or None when a concurrent transaction inserted it first."""
+    now = utcnow()
+    presence = AgentPresence(
+        agent_id=agent_id,
+        status=status,
+        auto=auto,
+        changed_at=now,
+        last_seen_at=now,
+        last_assigned_at=None,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(presence)
+            await session.flush()
+    except IntegrityError:
+        return None
+    return presence
+
+
 async def set_presence(
     session: AsyncSession, agent_id: uuid.UUID, status: Presence, *, auto: bool
 ) -> AgentPresence:
@@ -48,17 +71,14 @@ async def set_presence(
     now = utcnow()
     presence = await _presence_row(session, agent_id)
     before: Presence | None = None
+    created = False
     if presence is None:
-        presence = AgentPresence(
-            agent_id=agent_id,
-            status=status,
-            auto=auto,
-            changed_at=now,
-            last_seen_at=now,
-            last_assigned_at=None,
-        )
-        session.add(presence)
-    else:
+        presence = await _insert_presence(session, agent_id, status, auto=auto)
+        created = presence is not None
+        # None: another of the agent's sockets created the row at the same moment; update theirs.
+        presence = presence or await _presence_row(session, agent_id)
+        assert presence is not None
+    if not created:
         before = Presence(presence.status)
         if before == status and presence.auto == auto:
             return presence

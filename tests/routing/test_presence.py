@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -153,3 +154,19 @@ async def test_chosen_offline_is_not_undone_by_a_connection(db: Database, clock:
 def test_the_sweep_is_periodic() -> None:
     assert [task.name for task in PERIODIC] == [PRESENCE_SWEEP]
     assert PERIODIC[0].every <= timedelta(seconds=60)
+
+
+async def test_two_sockets_opening_at_once_both_register(db: Database) -> None:
+    """An agent's first two console sockets race to create the presence row; neither fails."""
+    staff = await member(db, "race@kefu.test", status=None)
+
+    async def open_socket(node: str) -> uuid.UUID:
+        async with transaction(db.sessionmaker) as session:
+            return await do_connection_opened(session, staff.id, node)
+
+    first, second = await asyncio.gather(open_socket("node-a"), open_socket("node-b"))
+    assert first != second
+    assert await _state(db, staff.id) == (Presence.ONLINE, True)
+    async with db.sessionmaker() as session:
+        rows = await session.scalars(select(AgentPresence).where(AgentPresence.agent_id == staff.id))
+        assert len(list(rows)) == 1

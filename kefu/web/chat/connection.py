@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Final
@@ -34,6 +35,7 @@ from kefu.core.tasks import cancel_waiters
 from kefu.db.uow import transaction
 from kefu.events.names import EventName
 from kefu.events.types import Event
+from kefu.pubsub.base import SubscriptionLost
 from kefu.runtime import Runtime
 from kefu.web.chat.commands import handle
 from kefu.web.chat.frames import CLOSE_INTERNAL, CLOSE_PROTOCOL, CLOSE_SLOW, Closed, ProtocolError
@@ -84,11 +86,17 @@ class ChatConnection:
 
     # --- reading the conversation -------------------------------------------------------------
 
-    async def flush(self) -> None:
-        """Send every customer-visible message after `sent_seq`, in order, once."""
+    async def flush(self, *, unless_sent: int | None = None) -> None:
+        """Send every customer-visible message after `sent_seq`, in order, once.
+
+        `unless_sent`: the seq an event announced; nothing is read when it went out meanwhile (the
+        event of the customer's own message usually arrives while its echo is being sent).
+        """
         if self.conversation_id is None:
             return
         async with self._flush_lock:
+            if unless_sent is not None and unless_sent <= self.sent_seq:
+                return
             while True:
                 async with transaction(self.runtime.sessionmaker, writes=False) as session:
                     page = await messages_after(session, self.conversation_id, self.sent_seq)
@@ -126,6 +134,19 @@ class ChatConnection:
                 }
             )
 
+    @property
+    def waiting(self) -> bool:
+        """Whether the chat waits for an agent (as last told to the client)."""
+        return (
+            self._last_state is not None
+            and self._last_state[1] is None
+            and self._last_state[0]
+            in (
+                "new",
+                "open",
+            )
+        )
+
     def remember_state(self, described: dict[str, Any] | None) -> None:
         """What the client was told about the conversation (only changes are sent again)."""
         if described is not None:
@@ -147,10 +168,13 @@ class ChatConnection:
             if not topics:
                 await self._wait_for(self.topics_changed.wait(), SAFETY_POLL_SECONDS)
                 continue
-            async with self.runtime.bus.subscribe(topics) as events:
-                # Subscribed first, read second: nothing committed in between is missed.
-                await self.flush()
-                await self._follow(events)
+            try:
+                async with self.runtime.bus.subscribe(topics) as events:
+                    # Subscribed first, read second: nothing committed in between is missed.
+                    await self.flush()
+                    await self._follow(events)
+            except SubscriptionLost:
+                continue  # subscribe again: the database read after it catches up on what was missed
 
     async def _wait_for(self, awaitable: Any, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -165,14 +189,15 @@ class ChatConnection:
                 if following is None:
                     following = asyncio.ensure_future(anext(events))
                 waiters: set[asyncio.Future[Any]] = {following, changed}
-                done, _ = await asyncio.wait(
-                    waiters, timeout=SAFETY_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
-                )
+                # Spread out: chats opened together must not all poll in the same instant.
+                poll = SAFETY_POLL_SECONDS * random.uniform(0.75, 1.25)
+                done, _ = await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
                 if changed in done:
                     return
                 if following not in done:
                     await self.flush()
-                    await self.refresh_state()
+                    if self.waiting:
+                        await self.refresh_state()  # the queue moves without events of this chat
                     continue
                 event = following.result()
                 following = None
@@ -188,7 +213,7 @@ class ChatConnection:
             # Each reply is announced on two topics, and notes never reach the customer: read the
             # database only for a reply this socket has not sent yet.
             if event.payload.get("kind") == "reply" and (not isinstance(seq, int) or seq > self.sent_seq):
-                await self.flush()
+                await self.flush(unless_sent=seq if isinstance(seq, int) else None)
         elif event.name in (EventName.CONVERSATION_UPDATED, EventName.CONVERSATION_CREATED):
             await self.refresh_state()
         elif event.name == EventName.CONVERSATION_ACTIVITY and not event.payload.get("customer"):

@@ -47,6 +47,7 @@ from kefu.events.bus import ResyncRequired
 from kefu.events.log import parse_position
 from kefu.events.names import EventName
 from kefu.events.types import Event
+from kefu.pubsub.base import SubscriptionLost
 from kefu.routing.presence import do_connection_closed, do_connection_heartbeat, do_connection_opened
 from kefu.runtime import Runtime
 from kefu.web.deps import session_cookie_name
@@ -153,6 +154,10 @@ class ConsoleConnection:
             except ResyncRequired:
                 self.position = await self.runtime.bus.head()
                 await self.send({"type": "resync", "position": self.position})
+            except SubscriptionLost as exc:
+                # Too far behind (or Redis reconnected): subscribe again from our position; the
+                # event log replays what this socket missed, or asks the client to reload.
+                log.info("console_subscription_lost", agent_id=str(self.actor.agent_id), error=str(exc))
 
     async def _forward(self, events: AsyncIterator[Event]) -> None:
         changed = asyncio.ensure_future(self.topics_changed.wait())
