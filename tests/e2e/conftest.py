@@ -18,6 +18,9 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from tests.conftest import service_unavailable
+from tests.e2e.exchange_site import exchange
+
+__all__ = ["exchange"]  # the exchange's site, a fixture of the chat widget's tests
 
 KEFU = str(Path(sys.executable).parent / "kefu")
 CHROMIUM = os.environ.get("KEFU_TEST_CHROMIUM", "/usr/bin/chromium")

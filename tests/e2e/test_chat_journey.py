@@ -11,14 +11,13 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, FrameLocator, Page, expect
 
 from tests.e2e.conftest import AGENT_EMAIL, AGENT_PASSWORD, LiveServer, checked_page, run_server
-from tests.e2e.test_chat_widget_ui import _Exchange, exchange
+from tests.e2e.exchange_site import ExchangeSite
 
 pytestmark = pytest.mark.browser
-__all__ = ["exchange"]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, exchange: _Exchange) -> Iterator[LiveServer]:
+def server(tmp_path_factory: pytest.TempPathFactory, exchange: ExchangeSite) -> Iterator[LiveServer]:
     """A server with the demo knowledge base, embeddable by the exchange's origin."""
     env = {"KEFU_CHAT_ORIGINS": exchange.origin}
     with run_server(tmp_path_factory.mktemp("chat-journey"), extra_env=env) as live:
@@ -43,7 +42,7 @@ async def agent_context(browser: Browser) -> AsyncIterator[BrowserContext]:
     await context.close()
 
 
-async def open_widget(page: Page, exchange: _Exchange) -> FrameLocator:
+async def open_widget(page: Page, exchange: ExchangeSite) -> FrameLocator:
     await page.goto(f"{exchange.origin}/wallet")
     await page.locator("kefu-chat >> .launcher").click()
     chat = page.frame_locator("kefu-chat >> iframe")
@@ -60,7 +59,7 @@ async def say(chat: FrameLocator, text: str) -> None:
 
 
 async def test_bot_article_handoff_agent_reply_and_reload(
-    customer: Page, agent_context: BrowserContext, exchange: _Exchange, server: LiveServer
+    customer: Page, agent_context: BrowserContext, exchange: ExchangeSite, server: LiveServer
 ) -> None:
     chat = await open_widget(customer, exchange)
     # Articles are suggested while the question is typed, before anything is sent.

@@ -6,9 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
-import threading
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,56 +16,13 @@ from PIL import Image
 from playwright.async_api import Browser, FrameLocator, Page, WebSocket, expect
 
 from tests.e2e.conftest import AGENT_EMAIL, LiveServer, checked_page, run_server
+from tests.e2e.exchange_site import ExchangeSite
 
 pytestmark = pytest.mark.browser
 
 
-class _Exchange(ThreadingHTTPServer):
-    """The exchange's site: every path is a page embedding widget.js from `kefu_url`.
-
-    A real loopback server, not a routed page: Chromium keeps a page it considers public from loading
-    scripts from 127.0.0.1 (Private Network Access).
-    """
-
-    kefu_url = ""
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.server_port}"
-
-
-class _ExchangePage(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        assert isinstance(self.server, _Exchange)
-        body = (
-            '<!doctype html><html lang="en"><head><title>Wallet</title></head><body><h1>Wallet</h1>'
-            f'<script src="{self.server.kefu_url}/widget.js" data-locale="en" async></script></body></html>'
-        ).encode()
-        self.send_response(200)
-        self.send_header("content-type", "text/html; charset=utf-8")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep the test output quiet
-
-
 @pytest.fixture(scope="module")
-def exchange() -> Iterator[_Exchange]:
-    site = _Exchange(("127.0.0.1", 0), _ExchangePage)
-    thread = threading.Thread(target=site.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield site
-    finally:
-        site.shutdown()
-        site.server_close()
-        thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, exchange: _Exchange) -> Iterator[LiveServer]:
+def server(tmp_path_factory: pytest.TempPathFactory, exchange: ExchangeSite) -> Iterator[LiveServer]:
     """A server that lets the exchange's origin embed the chat (no agent is online: chats are offline)."""
     env = {"KEFU_CHAT_ORIGINS": exchange.origin}
     with run_server(tmp_path_factory.mktemp("chat-ui"), extra_env=env) as live:
@@ -255,7 +210,7 @@ async def _sent(page: Page, sent: list[dict[str, Any]], kind: str) -> list[dict[
 
 
 async def test_diagnostics_are_shared_only_on_consent_and_once_per_chat(
-    page: Page, server: LiveServer, exchange: _Exchange
+    page: Page, server: LiveServer, exchange: ExchangeSite
 ) -> None:
     host_page = f"{exchange.origin}/wallet?tab=deposit"
     sent: list[dict[str, Any]] = []

@@ -19,7 +19,7 @@ from kefu.request_forms.exchange_lists import clear_exchange_lists
 from kefu.settings import Settings
 from tests.conftest import Database
 from tests.factories import make_agent
-from tests.web.chat.test_chat_socket import EXCHANGE, chat, post, replay, until
+from tests.web.chat.test_chat_socket import chat, post, replay, until
 from tests.web.ws.conftest import Live
 
 TRC20_HASH = "b" * 64
@@ -27,7 +27,7 @@ TRC20_HASH = "b" * 64
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"chat_origins": EXCHANGE, "chat_bot": True})
+    return settings.model_copy(update={"chat_bot": True})
 
 
 @pytest.fixture(autouse=True)

@@ -21,9 +21,6 @@ from tests.factories import make_agent
 from tests.web.chat.test_chat_socket import chat, post, replay, until
 from tests.web.ws.conftest import Live
 
-__all__ = ["settings"]  # the module-level settings fixture below is shared with the socket tests
-from tests.web.chat.test_chat_socket import settings
-
 
 async def emails(db: Database, template: str) -> list[dict[str, Any]]:
     async with db.sessionmaker() as session:

@@ -11,11 +11,9 @@ from sqlalchemy import func, select
 
 from kefu.conversations.models import Attachment
 from tests.conftest import Database
-from tests.web.chat.test_chat_socket import EXCHANGE, chat, replay, until
+from tests.web.chat.conftest import EXCHANGE
+from tests.web.chat.test_chat_socket import chat, replay, until
 from tests.web.ws.conftest import Live
-
-__all__ = ["settings"]
-from tests.web.chat.test_chat_socket import settings
 
 
 def png(width: int = 40, height: int = 30) -> bytes:

@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import func, select
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -24,25 +23,10 @@ from kefu.conversations.models import Conversation, Message
 from kefu.events.names import EventName
 from kefu.events.types import Event
 from kefu.runtime import Runtime
-from kefu.settings import Settings
 from tests.conftest import Database
 from tests.factories import make_agent
+from tests.web.chat.conftest import EXCHANGE, IDENTITY_SECRET
 from tests.web.ws.conftest import Live
-
-EXCHANGE = "https://www.example.com"
-IDENTITY_SECRET = "chat-identity-secret-for-tests-0123456789"
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    # Without the bot: these tests count seqs of the customer's and agents' messages only.
-    return settings.model_copy(
-        update={
-            "chat_origins": EXCHANGE,
-            "chat_identity_secret": SecretStr(IDENTITY_SECRET),
-            "chat_bot": False,
-        }
-    )
 
 
 def chat_url(live: Live) -> str:
