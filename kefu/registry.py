@@ -37,6 +37,7 @@ MODEL_MODULES = (
     "kefu.mail.models",
     "kefu.ratings.models",
     "kefu.chat.bot.models",
+    "kefu.trust.models",
 )
 
 # Modules that define outbox job handlers: each exports `HANDLERS` (name → handler) and `PERIODIC`

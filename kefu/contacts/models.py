@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kefu.db.base import Base, IdMixin, TimestampMixin
@@ -27,6 +27,10 @@ class Contact(IdMixin, TimestampMixin, Base):
 
     name: Mapped[str] = mapped_column(String(200), default="")
     locale: Mapped[str] = mapped_column(String(10), default="en")
+    # The customer's anti-phishing code, envelope-encrypted (kefu.trust.anti_phishing); shown in every
+    # email and chat header from support so a look-alike message without it stands out.
+    anti_phishing_code_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    anti_phishing_code_set_at: Mapped[datetime | None] = mapped_column(default=None)
     identities: Mapped[list[ContactIdentity]] = relationship(
         back_populates="contact", cascade="all, delete-orphan", lazy="selectin"
     )

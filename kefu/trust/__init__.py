@@ -1,0 +1,1 @@
+"""Trust and safety: redacting pasted secrets, anti-phishing codes, proving who the customer is."""
