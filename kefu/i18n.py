@@ -34,6 +34,11 @@ _MAX_HEADER_LENGTH: Final = 1024
 _MAX_ENTRIES: Final = 32
 
 
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext no-op marker
+    """Mark a msgid for extraction; it is translated later, in the reader's locale."""
+    return message
+
+
 def normalise_locale(tag: str | None) -> str | None:
     """The supported locale a language tag maps to ("zh-TW" -> "zh-CN", "en-GB" -> "en"), else None."""
     if not tag or len(tag) > _MAX_TAG_LENGTH or not _TAG_RE.fullmatch(tag):

@@ -38,6 +38,7 @@ MODEL_MODULES = (
     "kefu.ratings.models",
     "kefu.chat.bot.models",
     "kefu.trust.models",
+    "kefu.recovery.models",
 )
 
 # Modules that define outbox job handlers: each exports `HANDLERS` (name → handler) and `PERIODIC`
@@ -50,6 +51,7 @@ JOB_MODULES = (
     "kefu.automation.jobs",
     "kefu.incidents.jobs",
     "kefu.mail.jobs",
+    "kefu.recovery.jobs",
 )
 
 

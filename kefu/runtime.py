@@ -26,6 +26,7 @@ from kefu.pubsub.base import PubSub
 from kefu.pubsub.factory import create_pubsub
 from kefu.registry import bind_job_handlers, load_job_modules
 from kefu.settings import Settings
+from kefu.trust.scrubbing import configure_redaction
 from kefu.storage.base import BlobStore
 from kefu.storage.factory import create_blob_store
 from kefu.storage.s3 import S3BlobStore
@@ -147,6 +148,7 @@ def build_runtime(settings: Settings) -> Runtime:
     log: EventLog = RedisEventLog(settings.redis_url) if settings.redis_url else MemoryEventLog(pubsub)
     bus = EventBus(pubsub, log=log)
     install_bus(bus)
+    configure_redaction(settings.redaction_patterns)
     return Runtime(
         settings=settings,
         engine=engine,

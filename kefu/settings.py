@@ -105,6 +105,19 @@ class Settings(BaseSettings):
     # The bot answers unassigned chats from the knowledge base and collects details before a person.
     chat_bot: bool = Field(True, description="let the bot answer unassigned chats first")
 
+    # Trust and safety (docs/trust-and-safety.md). Master keys of identity documents and anti-phishing
+    # codes, "id:BASE64,id:BASE64" (32-byte keys, the first encrypts; `kefu keys generate` prints one).
+    # Empty derives one from KEFU_SECRET_KEY, which production refuses.
+    document_keys: SecretStr = SecretStr("")
+    # Identity documents of decided recovery cases are purged this many days after the decision.
+    recovery_purge_days: int = Field(30, ge=1, le=3650)
+    # Extra regular expressions of the exchange's API secrets to redact from what customers send,
+    # separated by newlines (e.g. \bexk_[A-Za-z0-9]{40}\b).
+    redaction_patterns: str = ""
+    # A one-time identity code is valid this long; a verified conversation stays verified this long.
+    identity_code_minutes: int = Field(10, ge=1, le=60)
+    identity_verified_hours: int = Field(24, ge=1, le=24 * 30)
+
     @model_validator(mode="after")
     def _default_paths(self) -> Settings:
         if not self.database_url:
@@ -127,6 +140,16 @@ class Settings(BaseSettings):
         dkim = (self.dkim_selector, self.dkim_domain, self.dkim_private_key_path)
         if any(dkim) and not all(dkim):
             raise ValueError("DKIM needs dkim_selector, dkim_domain and dkim_private_key_path together")
+        return self
+
+    @model_validator(mode="after")
+    def _check_redaction_patterns(self) -> Settings:
+        for number, line in enumerate(self.redaction_patterns.splitlines(), start=1):
+            if line.strip():
+                try:
+                    re.compile(line.strip())
+                except re.error as error:
+                    raise ValueError(f"redaction_patterns line {number} is not a regular expression: {error}") from None
         return self
 
     @property
@@ -153,6 +176,8 @@ class Settings(BaseSettings):
             problems.append("KEFU_SECRET_KEY is the development default")
         elif len(self.secret_key.get_secret_value()) < 32:
             problems.append("KEFU_SECRET_KEY is shorter than 32 characters")
+        if not self.document_keys.get_secret_value():
+            problems.append("KEFU_DOCUMENT_KEYS is empty (identity documents need their own master key)")
         if self.exchange_provider == "http" and not self.exchange_api_secret.get_secret_value():
             problems.append("KEFU_EXCHANGE_API_SECRET is empty")
         if (

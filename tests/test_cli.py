@@ -104,6 +104,7 @@ def test_production_refuses_default_secret(env: dict[str, str]) -> None:
     assert "KEFU_SECRET_KEY" in result.stderr
     demo = kefu(env | {"KEFU_SECRET_KEY": SECRET}, "demo", check=False)
     assert demo.returncode == 2
+    assert "KEFU_DOCUMENT_KEYS" in demo.stderr
 
 
 def test_every_command_documents_its_options(env: dict[str, str]) -> None:

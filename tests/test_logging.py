@@ -59,6 +59,7 @@ def test_requests_are_logged_as_json_without_secrets(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")} | {
         "KEFU_ENV": "production",
         "KEFU_SECRET_KEY": "logging-test-secret-0123456789abcdefghijkl",
+        "KEFU_DOCUMENT_KEYS": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
         "KEFU_DATA_DIR": str(tmp_path),
         "KEFU_RUN_WORKER_IN_SERVE": "false",
         "KEFU_SMTP_LISTEN": "",  # tests never bind the default 2525

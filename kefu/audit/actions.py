@@ -48,7 +48,7 @@ def _actor_fields(actor: Actor | None) -> tuple[AuditActorType, Any]:
     return AuditActorType.SYSTEM, None
 
 
-async def record_audit(
+def add_audit(
     session: AsyncSession,
     *,
     action: str,
@@ -59,7 +59,7 @@ async def record_audit(
     details: dict[str, Any] | None = None,
     actor_type: AuditActorType | None = None,
 ) -> AuditEvent:
-    """Add an audit event to the session (no commit); `actor=None` is the system unless `actor_type` says."""
+    """Add an audit event to the session, written at its next flush (no commit, no I/O)."""
     payload = dict(details or {})
     _check_details(payload)
     kind, actor_id = _actor_fields(actor)
@@ -74,5 +74,31 @@ async def record_audit(
         details=payload,
     )
     session.add(event)
+    return event
+
+
+async def record_audit(
+    session: AsyncSession,
+    *,
+    action: str,
+    actor: Actor | None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    ip: str | None = None,
+    details: dict[str, Any] | None = None,
+    actor_type: AuditActorType | None = None,
+) -> AuditEvent:
+    """Add an audit event to the session and flush it (no commit); `actor=None` is the system unless
+    `actor_type` says."""
+    event = add_audit(
+        session,
+        action=action,
+        actor=actor,
+        target_type=target_type,
+        target_id=target_id,
+        ip=ip,
+        details=details,
+        actor_type=actor_type,
+    )
     await session.flush()
     return event

@@ -17,6 +17,8 @@ from kefu.conversations import recipients
 from kefu.conversations.create import check_team
 from kefu.conversations.models import Conversation, ConversationTag, Message
 from kefu.conversations.pipeline import ConversationChange, run_pipeline
+from kefu.conversations.redaction import REDACTED_KEY
+from kefu.conversations.redaction_notice import warn_customer
 from kefu.conversations.schemas import ConversationUpdate
 from kefu.conversations.states import AuthorKind, Category, MessageKind, Status, can_transition
 from kefu.conversations.timeline import NewMessage, append_message
@@ -76,6 +78,9 @@ async def do_add_message(
             raise
         return raced, False
 
+    redacted = message.data.get(REDACTED_KEY)
+    if redacted and is_customer:
+        await warn_customer(session, conversation, redacted, channel=channel)
     status_before = Status(conversation.status)
     routing_before = recipients.routing_snapshot(conversation)
     if is_customer and conversation.status in (Status.PENDING, Status.SOLVED, Status.ON_HOLD):

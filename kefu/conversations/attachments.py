@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,7 @@ from kefu.conversations.access import access_conversation_by_id, can_see_interna
 from kefu.conversations.models import Attachment, Conversation, Message
 from kefu.conversations.states import MessageKind
 from kefu.core.errors import NotFound
+from kefu.core.ids import new_id
 from kefu.db.uow import independent_transaction
 from kefu.storage.uploads import StoredFile
 
@@ -27,10 +29,18 @@ async def do_attach_files(
     files: list[StoredFile],
     *,
     sensitive: bool,
+    ids: Sequence[uuid.UUID] | None = None,
 ) -> list[Attachment]:
-    """Record already-stored blobs as attachments of `message` (same transaction as the message)."""
+    """Record already-stored blobs as attachments of `message` (same transaction as the message).
+
+    `ids` gives the rows' ids when they had to be known before the files were stored (a sealed
+    identity document's envelope names its attachment); one per file, in order.
+    """
+    if ids is not None and len(ids) != len(files):
+        raise ValueError("give one id per file")
     rows = [
         Attachment(
+            id=ids[index] if ids is not None else new_id(),
             conversation_id=conversation.id,
             message_id=message.id,
             blob_key=f.key,
@@ -41,7 +51,7 @@ async def do_attach_files(
             height=f.height,
             sensitive=sensitive,
         )
-        for f in files
+        for index, f in enumerate(files)
     ]
     session.add_all(rows)
     message.attachments.extend(rows)

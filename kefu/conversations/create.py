@@ -23,6 +23,8 @@ from kefu.conversations import recipients
 from kefu.conversations.models import Conversation, ConversationTag, Message
 from kefu.conversations.opening import Identity, open_for_known_customer, write_opening
 from kefu.conversations.pipeline import ConversationChange, run_pipeline
+from kefu.conversations.redaction import REDACTED_KEY, audit_redaction, distinct, redact_fields, redact_text
+from kefu.conversations.redaction_notice import warn_customer
 from kefu.conversations.schemas import ConversationCreate, CustomerIn
 from kefu.conversations.states import AuthorKind, Priority, Status
 from kefu.conversations.timeline import NewMessage, message_written, new_message_values
@@ -160,6 +162,8 @@ async def do_create_conversation(
     else:
         given = customer_identities(data.customer)
     form_fields = await check_form_fields(session, data.category, data.form_fields, locale=data.locale)
+    form_fields, field_kinds = redact_fields(form_fields)
+    subject = redact_text(data.subject)
     team_id = data.team_id or route_to_team
     await check_team(session, team_id)
 
@@ -170,7 +174,7 @@ async def do_create_conversation(
         "contact_id": contact_id,
         "inbox_id": inbox_id,
         "channel": channel,
-        "subject": data.subject,
+        "subject": subject.text,
         "status": Status.NEW,
         "priority": data.priority or Priority.NORMAL,
         "category": data.category,
@@ -229,6 +233,7 @@ async def do_create_conversation(
         conversation, "tag_rows", [ConversationTag(conversation_id=conversation.id, tag=t) for t in tags]
     )
     first = message_written(session, conversation, first_values)
+    await _after_redaction(session, conversation, actor, first, subject.kinds, field_kinds, channel=channel)
     await run_pipeline(session, ConversationChange(conversation, actor, created=True, message=first))
     emit_on_commit(
         session,
@@ -239,6 +244,26 @@ async def do_create_conversation(
         ),
     )
     return conversation, True, first
+
+
+async def _after_redaction(
+    session: AsyncSession,
+    conversation: Conversation,
+    actor: Actor,
+    first: Message,
+    subject_kinds: tuple[str, ...],
+    field_kinds: tuple[str, ...],
+    *,
+    channel: ChannelKind,
+) -> None:
+    # The body's redaction is audited where the message was written; subject and fields are here.
+    for where, kinds in (("subject", subject_kinds), ("form_fields", field_kinds)):
+        if kinds:
+            audit_redaction(session, conversation, actor, kinds, where=where)
+    body_kinds = first.data.get(REDACTED_KEY) or []
+    found = distinct([*subject_kinds, *field_kinds, *body_kinds])
+    if found and isinstance(actor, CustomerActor):
+        await warn_customer(session, conversation, found, channel=channel)
 
 
 async def do_open_as_visitor(

@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from kefu.auth.actors import Actor, AgentActor, CustomerActor
 from kefu.conversations import recipients
 from kefu.conversations.models import Conversation, Message
+from kefu.conversations.redaction import REDACTED_KEY, audit_redaction, redact_body
 from kefu.conversations.states import AuthorKind, MessageKind
 from kefu.core.clock import utcnow
 from kefu.core.ids import new_id
@@ -61,7 +62,12 @@ def new_message_values(
     seq: int,
     created_at: datetime,
 ) -> dict[str, object]:
-    """Every column of the row `new` becomes as message number `seq` of the conversation."""
+    """Every column of the row `new` becomes as message number `seq` of the conversation.
+
+    The body is redacted here, the one place every message row of every channel is built: pasted
+    seed phrases, keys and passwords never reach the table, the search index or the event bus.
+    """
+    body, data, _kinds = redact_body(new.body, new.data)
     return {
         "id": new_id(),
         "conversation_id": conversation_id,
@@ -70,8 +76,8 @@ def new_message_values(
         "author_kind": author,
         "author_agent_id": actor.agent_id if isinstance(actor, AgentActor) else None,
         "author_contact_id": actor.contact_id if isinstance(actor, CustomerActor) else None,
-        "body": new.body,
-        "data": dict(new.data or {}),
+        "body": body,
+        "data": dict(data or {}),
         "client_id": new.client_id,
         "channel": channel,
         "created_at": created_at,
@@ -86,6 +92,10 @@ def message_written(session: AsyncSession, conversation: Conversation, values: d
     """
     message = adopt(session, Message(**values))
     set_committed_value(message, "attachments", [])
+    kinds = message.data.get(REDACTED_KEY)
+    if kinds:
+        author = CustomerActor(contact_id=message.author_contact_id) if message.author_contact_id else None
+        audit_redaction(session, conversation, author, kinds, where="body", message=message)
     kind = MessageKind(message.kind)
     facts = {"message_id": str(message.id), "seq": message.seq, "kind": kind.value}
     emit_on_commit(

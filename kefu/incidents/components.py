@@ -15,7 +15,7 @@ from typing import Final
 
 import structlog
 
-from kefu.i18n import get_translator
+from kefu.i18n import N_, get_translator
 from kefu.integrations.exchange.port import ExchangePort
 
 log = structlog.get_logger(__name__)
@@ -39,11 +39,6 @@ class ComponentStatus(StrEnum):
 COMPONENT_PATTERN: Final = re.compile(r"(trading|login|(deposits|withdrawals):[A-Za-z0-9_\-]{1,32})")
 PER_NETWORK: Final = (ComponentKind.DEPOSITS, ComponentKind.WITHDRAWALS)
 MAX_COMPONENTS: Final = 50
-
-
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext no-op marker
-    """Mark a string for extraction without translating it yet."""
-    return message
 
 
 _NAMES: Final = {

@@ -24,6 +24,7 @@ from kefu.mail.inbound.parse import parse_email
 from kefu.mail.inbound.raw import decompress_raw
 from kefu.mail.models import InboundEmail, InboundStatus
 from kefu.mail.new_threads import body_of, email_facts, open_for_sender
+from kefu.mail.redaction import after_ingest, redact_subject
 from kefu.settings import Settings
 from kefu.storage.base import BlobStore
 
@@ -70,7 +71,7 @@ async def do_release_held(
         raise Conflict("this email is not waiting for a decision")
     conversation = await access_conversation_by_id(session, actor, row.conversation_id, for_update=True)
     raw = await read_original(blobs, row)
-    parsed = parse_email(raw)
+    parsed, subject_kinds = redact_subject(parse_email(raw))
     verdict = dict(row.details.get("verdict") or {})
     facts = email_facts(row, parsed, verdict)
     body = body_of(parsed)
@@ -97,6 +98,8 @@ async def do_release_held(
         )
     row.status, row.reason = InboundStatus.INGESTED, f"released_as_{release_as.value}"
     row.conversation_id, row.message_id = target.id, message.id
+    sender = parsed.from_address if release_as != ReleaseAs.NOTE else None
+    await after_ingest(session, row, target, message, subject_kinds, sender=sender, settings=settings)
     await record_audit(
         session,
         action="email.held_released",

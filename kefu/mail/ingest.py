@@ -26,6 +26,7 @@ from kefu.conversations.acknowledge import queue_acknowledgement
 from kefu.conversations.actions import do_add_message
 from kefu.conversations.attachments import do_attach_files
 from kefu.conversations.models import Conversation, Message
+from kefu.conversations.redaction import REDACTED_KEY
 from kefu.conversations.states import AuthorKind, MessageKind, Status
 from kefu.conversations.timeline import NewMessage, append_message
 from kefu.core.clock import utcnow
@@ -50,6 +51,7 @@ from kefu.mail.new_threads import (
     valid_sender,
 )
 from kefu.mail.receive import MAIL_INGEST
+from kefu.mail.redaction import MAIL_DISCARD_RAW, after_ingest, bind_discard_raw, redact_subject
 from kefu.mail.threading import find_thread, is_participant, remember_message_ids
 from kefu.settings import Settings
 from kefu.storage.base import BlobStore
@@ -184,6 +186,7 @@ def bind_ingest(settings: Settings, blobs: BlobStore, resolver: TxtResolver) -> 
             parsed = await asyncio.to_thread(parse_email, raw)
         else:
             parsed = parse_email(raw)
+        parsed, subject_kinds = redact_subject(parsed)
         row.from_address = parsed.from_address
         row.message_id_header = parsed.message_id[:250] if parsed.message_id else None
         row.subject = parsed.subject[:300]
@@ -196,7 +199,16 @@ def bind_ingest(settings: Settings, blobs: BlobStore, resolver: TxtResolver) -> 
             resolver=resolver,
         )
         row.details = {"problems": list(parsed.problems), "verdict": verdict.as_json(), "auto": parsed.auto}
-        await _ingest(session, row, parsed, verdict, raw=raw, settings=settings, blobs=blobs)
+        await _ingest(
+            session,
+            row,
+            parsed,
+            verdict,
+            raw=raw,
+            settings=settings,
+            blobs=blobs,
+            subject_kinds=subject_kinds,
+        )
         log.info(
             "mail_ingested",
             inbound_id=str(row.id),
@@ -217,6 +229,7 @@ async def _ingest(
     raw: bytes,
     settings: Settings,
     blobs: BlobStore,
+    subject_kinds: tuple[str, ...] = (),
 ) -> None:
     if parsed.auto == AutoKind.BOUNCE or parsed.report is not None:
         await _mark_bounce(session, row, parsed)
@@ -267,8 +280,9 @@ async def _ingest(
             body=body,
             tags=[REVIEW_TAG] if review else [],
         )
-        message.data = {"email": facts}
-        if review:
+        message.data = {**message.data, "email": facts}
+        # The original still holds any secret redacted from the message: never attach it then.
+        if review and REDACTED_KEY not in message.data:
             await attach_original(session, blobs, conversation, message, raw)
         if sender is not None and parsed.auto is None and not verdict.phishing:
             await queue_acknowledgement(
@@ -278,9 +292,14 @@ async def _ingest(
         await do_attach_files(session, conversation, message, files, sensitive=False)
     await remember_message_ids(session, conversation.id, [parsed.message_id], ThreadDirection.IN)
     row.status, row.conversation_id, row.message_id = InboundStatus.INGESTED, conversation.id, message.id
+    notify = sender if parsed.auto is None and not verdict.phishing else None
+    await after_ingest(session, row, conversation, message, subject_kinds, sender=notify, settings=settings)
 
 
 def bind_handlers_for(settings: Settings, blobs: BlobStore, resolver: TxtResolver) -> dict[str, JobHandler]:
     """The ingest job of this process (for kefu.mail.jobs.bind_handlers and tests)."""
     # Batched: claimed ingest jobs share one transaction (see kefu.jobs.registry.Batchable).
-    return {MAIL_INGEST: Batchable(bind_ingest(settings, blobs, resolver))}
+    return {
+        MAIL_INGEST: Batchable(bind_ingest(settings, blobs, resolver)),
+        MAIL_DISCARD_RAW: bind_discard_raw(blobs),
+    }

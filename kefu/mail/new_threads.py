@@ -184,7 +184,7 @@ async def open_for_sender(
         body=body_of(parsed),
         tags=[],
     )
-    message.data = {"email": facts | ({"refused_files": refused} if refused else {})}
+    message.data = {**message.data, "email": facts | ({"refused_files": refused} if refused else {})}
     if files:
         await do_attach_files(session, conversation, message, files, sensitive=False)
     await remember_message_ids(session, conversation.id, [parsed.message_id], ThreadDirection.IN)

@@ -88,9 +88,9 @@ def render(
         values[key] = one_line(str(values[key]), SUBJECT_FIELD_LIMIT) or t.gettext("(no subject)")
     subject_values = {key: values[key] for key in spec.subject_fields}
     subject = one_line(t.gettext(spec.subject, **subject_values), 2 * SUBJECT_FIELD_LIMIT)
-    due = values.get("first_response_due")
-    if due:
-        values["first_response_due"] = format_due(due, values.get("time_zone", "UTC"), locale)
+    for moment_key in ("first_response_due", "changed_at"):
+        if values.get(moment_key):
+            values[moment_key] = format_due(values[moment_key], values.get("time_zone", "UTC"), locale)
     if "transcript" in values:
         zone = values.get("time_zone", "UTC")
         values["transcript"] = [

@@ -36,6 +36,8 @@ from kefu.mail.render import render
 from kefu.mail.specs import get_spec
 from kefu.mail.transport import MailTransport, PermanentMailError, TransientMailError
 from kefu.settings import Settings
+from kefu.trust.anti_phishing import code_for_address
+from kefu.trust.keys import keyring_from_settings
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +68,11 @@ class MailSender:
         before PermanentJobError is raised, since the worker rolls the job's session back.
         """
         job = _parse(payload)
+        if job.anti_phishing_code is None:
+            # Read at send time: the customer's current code, never copied into the outbox row.
+            code = await code_for_address(ctx.session, job.to, keyring_from_settings(self.settings))
+            if code is not None:
+                job = job.model_copy(update={"anti_phishing_code": code})
         now = utcnow()
         try:
             message_id = await self._deliver(job, now)

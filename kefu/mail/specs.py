@@ -15,6 +15,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from kefu.core.ids import REFERENCE_RE
+from kefu.i18n import N_
 from kefu.schedules.calendar import check_timezone
 
 MAX_URL_LENGTH: Final = 2000
@@ -25,11 +26,6 @@ SUBJECT_FIELD_LIMIT: Final = 120
 MAX_ANTI_PHISHING_LENGTH: Final = 40
 
 Check = Callable[[Any], Any]
-
-
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext no-op marker
-    """Mark a msgid for extraction; it is translated later, in the recipient's locale."""
-    return message
 
 
 def check_code(value: Any) -> str:
@@ -109,6 +105,14 @@ def check_optional_datetime(value: Any) -> str | None:
     return parsed.isoformat()
 
 
+def check_changed_at(value: Any) -> str:
+    """When something changed: an ISO 8601 date-time with a time zone offset."""
+    checked = check_optional_datetime(value)
+    if checked is None:
+        raise ValueError("changed_at is required")
+    return checked
+
+
 def check_time_zone(value: Any) -> str:
     """An IANA time zone name such as "Asia/Shanghai"."""
     if not isinstance(value, str):
@@ -136,6 +140,49 @@ def check_transcript(value: Any) -> list[dict[str, str]]:
             raise ValueError("a transcript entry needs its time")
         lines.append({"author": author, "at": at, "body": check_message_text(entry["body"])})
     return lines
+
+
+def check_secret_labels(value: Any) -> list[str]:
+    """Names of redacted kinds of secret, as the msgids of kefu.trust.labels (translated when rendered)."""
+    from kefu.trust.labels import SECRET_LABELS  # the trust domain imports mail's outbox in turn
+
+    known = set(SECRET_LABELS.values())
+    if not isinstance(value, list) or not 0 < len(value) <= len(known) or not set(value) <= known:
+        raise ValueError("labels is a non-empty list of known secret labels")
+    return list(value)
+
+
+def check_days(value: Any) -> int:
+    """A whole number of days, 1..3650."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
+        raise ValueError("days must be an integer in 1..3650")
+    return value
+
+
+def check_recovery_outcome(value: Any) -> str:
+    """The decision of an account recovery: "approved" or "rejected"."""
+    if value not in ("approved", "rejected"):
+        raise ValueError('outcome is "approved" or "rejected"')
+    return str(value)
+
+
+def check_recovery_text(value: Any) -> str:
+    """A reason or hold text of kefu.recovery.reasons (an English msgid, translated when rendered)."""
+    from kefu.recovery.reasons import CUSTOMER_TEXTS  # recovery queues mail through the outbox in turn
+
+    if not isinstance(value, str) or value not in CUSTOMER_TEXTS:
+        raise ValueError("not a known account recovery text")
+    return value
+
+
+def check_optional_recovery_text(value: Any) -> str | None:
+    """None, or a text of kefu.recovery.reasons."""
+    return None if value is None else check_recovery_text(value)
+
+
+def check_optional_text(value: Any) -> str | None:
+    """None, or text as check_text."""
+    return None if value is None else check_text(value)
 
 
 @dataclass(frozen=True)
@@ -206,6 +253,50 @@ TEMPLATES: Final[dict[str, TemplateSpec]] = {
             required={"reference": check_reference, "subject": check_text, "transcript": check_transcript},
             optional={"time_zone": (check_time_zone, "UTC")},
             subject_fields=("subject",),
+        ),
+        TemplateSpec(
+            name="secret_redacted",
+            subject=N_("We removed sensitive information from your message (%(reference)s)"),
+            required={"reference": check_reference, "labels": check_secret_labels},
+            optional={"requests_url": (check_url, None)},
+            subject_fields=("reference",),
+        ),
+        TemplateSpec(
+            name="identity_code",
+            subject=N_("Your identity verification code for %(reference)s"),
+            required={"reference": check_reference, "code": check_code, "minutes": check_minutes},
+            subject_fields=("reference",),
+            secret_fields=("code",),
+            lifetime_field="minutes",
+        ),
+        TemplateSpec(
+            name="anti_phishing_code_changed",
+            subject=N_("Your anti-phishing code was changed"),
+            required={"changed_at": check_changed_at, "requests_url": check_url},
+            optional={"time_zone": (check_time_zone, "UTC")},
+        ),
+        TemplateSpec(
+            name="recovery_received",
+            subject=N_("We received your account recovery request (%(reference)s)"),
+            required={"reference": check_reference, "purge_days": check_days, "requests_url": check_url},
+            subject_fields=("reference",),
+        ),
+        TemplateSpec(
+            name="recovery_decided",
+            subject=N_("The decision on your account recovery request (%(reference)s)"),
+            required={
+                "reference": check_reference,
+                "outcome": check_recovery_outcome,
+                "reason": check_recovery_text,
+                "purge_days": check_days,
+                "requests_url": check_url,
+            },
+            # `hold_until` arrives already worded in the customer's language and time zone.
+            optional={
+                "hold_reason": (check_optional_recovery_text, None),
+                "hold_until": (check_optional_text, None),
+            },
+            subject_fields=("reference",),
         ),
         TemplateSpec(
             name="request_received",

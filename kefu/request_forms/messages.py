@@ -10,15 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from kefu.i18n import Translator, get_translator, normalise_locale
+from kefu.i18n import N_, Translator, get_translator, normalise_locale
 from kefu.request_forms.chains import AddressRule, TxRule
 
 Context = Mapping[str, Any]
-
-
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext no-op marker
-    """Mark a string for extraction without translating it yet."""
-    return message
 
 
 def translator_for(locale: str | None) -> Translator:

@@ -1,1 +1,1 @@
-"""Trust and safety: redacting pasted secrets, anti-phishing codes, proving who the customer is."""
+"""Trust and safety: proving who a customer is, and keeping the secrets they paste out of storage."""

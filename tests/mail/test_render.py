@@ -40,6 +40,31 @@ SAMPLES: dict[str, dict[str, Any]] = {
         ],
         "time_zone": "Asia/Shanghai",
     },
+    "secret_redacted": {
+        "reference": "KF-12345678",
+        "labels": ["seed phrase (recovery words)", "password"],
+        "requests_url": "https://kefu.test/hc/en/my/requests",
+    },
+    "identity_code": {"reference": "KF-12345678", "code": "004217", "minutes": 10},
+    "anti_phishing_code_changed": {
+        "changed_at": "2025-03-01T12:00:00+00:00",
+        "requests_url": "https://kefu.test/hc/en/my/requests",
+        "time_zone": "Asia/Shanghai",
+    },
+    "recovery_received": {
+        "reference": "KF-12345678",
+        "purge_days": 30,
+        "requests_url": "https://kefu.test/hc/en/my/requests",
+    },
+    "recovery_decided": {
+        "reference": "KF-12345678",
+        "outcome": "approved",
+        "reason": "We confirmed your identity and unlocked your account. You can sign in again now.",
+        "purge_days": 30,
+        "requests_url": "https://kefu.test/hc/en/my/requests",
+        "hold_reason": "Withdrawals are locked for 24 hours after a 2FA reset.",
+        "hold_until": "2025-03-02 12:00 (Asia/Shanghai)",
+    },
 }
 
 
@@ -170,7 +195,7 @@ def test_anti_phishing_code_is_shown_first_when_set_and_absent_otherwise(name: s
     first = body.index("<p")
     assert "anti-phishing" in body[first : body.index("</p>", first)]  # the first paragraph
     without = rendered(name)
-    assert "anti-phishing" not in without.text + without.html
+    assert "Your anti-phishing code:" not in without.text + without.html
     assert "防钓鱼码：BLUE-42" in rendered(name, "zh-CN", code="BLUE-42").text
 
 

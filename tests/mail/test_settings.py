@@ -73,6 +73,7 @@ def test_production_refuses_a_password_in_the_clear() -> None:
     base: dict[str, Any] = {
         "env": "production",
         "secret_key": SecretStr(TEST_SECRET),
+        "document_keys": SecretStr("k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
         "mail_transport": "smtp",
         "smtp_host": "relay.example.com",
         "smtp_username": "kefu",

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext no-op marker
-    """Mark a string for extraction without translating it yet."""
-    return message
-
+from kefu.i18n import N_
 
 GREETING: Final = N_(
     "Hello! Tell me in a sentence or two what you need help with, and I'll look for an answer."

@@ -11,6 +11,7 @@ from kefu.web.console import (
     inbox,
     kb_editor,
     mailboxes_settings,
+    recovery,
     search_settings,
     settings,
 )
@@ -26,6 +27,7 @@ router.include_router(search_settings.router)
 router.include_router(channels_settings.router)
 router.include_router(form_settings.router)
 router.include_router(mailboxes_settings.router)
+router.include_router(recovery.router)
 router.include_router(console_socket.router)
 
 __all__ = ["install_console_errors", "router"]

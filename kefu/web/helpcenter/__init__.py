@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kefu.web.helpcenter import articles, contact, home, my_requests, requests, search, status, verify
+from kefu.web.helpcenter import (
+    articles,
+    contact,
+    home,
+    my_requests,
+    recovery,
+    requests,
+    search,
+    status,
+    verify,
+)
 from kefu.web.helpcenter.context import install_help_center_errors
 
 router = APIRouter(include_in_schema=False)
@@ -17,5 +27,6 @@ router.include_router(contact.router)
 router.include_router(requests.router)
 router.include_router(my_requests.router)
 router.include_router(verify.router)
+router.include_router(recovery.router)
 
 __all__ = ["install_help_center_errors", "router"]

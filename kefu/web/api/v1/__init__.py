@@ -18,6 +18,7 @@ from kefu.web.api.v1 import (
     kb_search,
     mailboxes,
     official_channels,
+    recovery,
     request_forms,
     routing,
     schedules,
@@ -46,3 +47,4 @@ router.include_router(mailboxes.router)
 router.include_router(search_admin.router)
 router.include_router(request_forms.router)
 router.include_router(verify.router)
+router.include_router(recovery.router)

@@ -1,0 +1,1 @@
+"""Account recovery: locked-out customers prove who they are with identity documents; reviewers decide."""
