@@ -92,7 +92,15 @@ async def do_send_code(
     now = utcnow()
     sent = await _recent_codes(session, conversation, now - timedelta(hours=1))
     if len(sent) >= MAX_CODES_PER_HOUR or any(at > now - RESEND_AFTER for at in sent):
-        raise RateLimited("a code was sent moments ago or too many this hour; wait before sending another")
+        # Free again when the newest code is a minute old and, at the hourly cap, the oldest an hour.
+        free_at = max(sent) + RESEND_AFTER
+        if len(sent) >= MAX_CODES_PER_HOUR:
+            free_at = max(free_at, min(sent) + timedelta(hours=1))
+        retry = free_at - now
+        raise RateLimited(
+            "a code was sent moments ago or too many this hour; wait before sending another",
+            retry_after=max(1, int(retry.total_seconds())),
+        )
     address = await contact_email(session, conversation.contact_id)
     if address is None:
         raise Conflict("the customer has no registered email address to send a code to")
