@@ -24,6 +24,7 @@ from kefu.web.api.v1 import (
     schedules,
     search_admin,
     sla,
+    trust,
     verify,
 )
 
@@ -48,3 +49,4 @@ router.include_router(search_admin.router)
 router.include_router(request_forms.router)
 router.include_router(verify.router)
 router.include_router(recovery.router)
+router.include_router(trust.router)

@@ -73,7 +73,10 @@ async def _store(runtime: Runtime, uploads: list[Upload]) -> list[StoredFile]:
     ]
 
 
-async def _gate(session: DbSession, actor: Actor, ident: str, *, for_update: bool = False) -> Conversation:
+async def gate_conversation(
+    session: DbSession, actor: Actor, ident: str, *, for_update: bool = False
+) -> Conversation:
+    """The conversation `ident` (id or KF- reference) if `actor` may see it; 404 or 422 otherwise."""
     if ident.upper().startswith("KF-"):
         return await access_conversation_by_reference(session, actor, ident)
     if not CANONICAL_UUID.fullmatch(ident):
@@ -183,7 +186,7 @@ async def list_conversations_route(
 @router.get("/{conversation}", response_model=ConversationOut)
 async def get_conversation(conversation: str, session: DbSession, actor: Reader) -> ConversationOut:
     """One conversation by id or `KF-` reference (404 when missing or not the caller's)."""
-    return conversation_out(await _gate(session, actor, conversation), actor)
+    return conversation_out(await gate_conversation(session, actor, conversation), actor)
 
 
 @router.patch("/{conversation}", response_model=ConversationOut)
@@ -191,7 +194,7 @@ async def update_conversation(
     conversation: str, changes: ConversationUpdate, session: DbSession, actor: AgentWriter
 ) -> ConversationOut:
     """Change status, priority, category, assignee, team or tags (agents)."""
-    row = await _gate(session, actor, conversation, for_update=True)
+    row = await gate_conversation(session, actor, conversation, for_update=True)
     return conversation_out(await do_update_conversation(session, actor, row, changes), actor)
 
 
@@ -204,7 +207,7 @@ async def list_messages_route(
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
 ) -> MessagePage:
     """The timeline after `after_seq`; customers see replies only, staff also notes and events."""
-    row = await _gate(session, actor, conversation)
+    row = await gate_conversation(session, actor, conversation)
     messages = await list_messages(session, actor, row, after_seq=after_seq, limit=limit)
     next_after = messages[-1].seq if len(messages) == limit else None
     return MessagePage(items=[message_out(m, actor) for m in messages], next_after_seq=next_after)
@@ -229,7 +232,7 @@ async def add_message(
     data, uploads = await read_body(request, MessageCreate, max_file_bytes=settings.upload_max_bytes)
     if not data.body.strip() and not uploads:
         raise InvalidInput("a message needs text or a file", fields={"body": "required"})
-    row = await _gate(session, actor, conversation, for_update=True)
+    row = await gate_conversation(session, actor, conversation, for_update=True)
     files = await _store(runtime, uploads)
     channel = ChannelKind.WEB if isinstance(actor, CustomerActor) else ChannelKind.API
     message, created = await do_add_message(
@@ -251,13 +254,13 @@ async def merge_conversation(
     conversation: str, body: ConversationMerge, session: DbSession, actor: AgentWriter
 ) -> ConversationOut:
     """Close this duplicate into `into` (same customer); returns the conversation that carries on."""
-    source = await _gate(session, actor, conversation, for_update=True)
-    target = await _gate(session, actor, body.into, for_update=True)
+    source = await gate_conversation(session, actor, conversation, for_update=True)
+    target = await gate_conversation(session, actor, body.into, for_update=True)
     return conversation_out(await do_merge_conversations(session, actor, source, target), actor)
 
 
 @router.post("/{conversation}/solve", response_model=ConversationOut)
 async def solve_conversation(conversation: str, session: DbSession, actor: Customer) -> ConversationOut:
     """Customers: mark their own request solved (a later reply from them reopens it)."""
-    row = await _gate(session, actor, conversation, for_update=True)
+    row = await gate_conversation(session, actor, conversation, for_update=True)
     return conversation_out(await do_solve_as_customer(session, actor, row), actor)
