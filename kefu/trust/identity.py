@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.audit.actions import record_audit
@@ -171,10 +171,12 @@ async def do_send_code(
     return challenge
 
 
-async def pending_challenge(session: AsyncSession, conversation: Conversation) -> IdentityChallenge | None:
-    """The code the customer may enter now, if any."""
+async def pending_challenge(
+    session: AsyncSession, conversation: Conversation, *, lock: bool = False
+) -> IdentityChallenge | None:
+    """The code the customer may enter now, if any (`lock`: for counting an attempt on it)."""
     now = utcnow()
-    return await session.scalar(
+    query = (
         select(IdentityChallenge)
         .where(
             IdentityChallenge.conversation_id == conversation.id,
@@ -185,8 +187,8 @@ async def pending_challenge(session: AsyncSession, conversation: Conversation) -
         )
         .order_by(IdentityChallenge.created_at.desc())
         .limit(1)
-        .with_for_update()
     )
+    return await session.scalar(query.with_for_update() if lock else query)
 
 
 async def do_check_code(
@@ -203,7 +205,7 @@ async def do_check_code(
         raise PermissionDenied("only the conversation's customer can enter its code")
     if not isinstance(code, str) or len(code) > 64:
         raise InvalidInput("enter the 6-digit code", fields={"code": "6 digits"})
-    challenge = await pending_challenge(session, conversation)
+    challenge = await pending_challenge(session, conversation, lock=True)
     if challenge is None:
         return CheckResult(CheckOutcome.NO_CODE)
     now = utcnow()
@@ -286,14 +288,3 @@ async def require_verified(
         raise PermissionDenied("verify the customer's identity in this conversation first (send a code)")
     return verification
 
-
-async def codes_sent_count(session: AsyncSession, conversation: Conversation) -> int:
-    """How many codes this conversation has had (shown to agents)."""
-    return int(
-        await session.scalar(
-            select(func.count())
-            .select_from(IdentityChallenge)
-            .where(IdentityChallenge.conversation_id == conversation.id)
-        )
-        or 0
-    )

@@ -21,6 +21,7 @@ from kefu.conversations.states import Category, MessageKind, Priority, Status
 from kefu.core.errors import NotFound
 from kefu.inboxes.models import Team
 from kefu.sla.service import get_conversation_sla
+from kefu.trust.identity import pending_challenge, verification_of
 from kefu.web.console.context import Console, ConsoleDep, ConsoleNotFound
 from kefu.web.console.inbox import category_label, channel_label, labels
 from kefu.web.console.incidents import incidents_context
@@ -116,6 +117,8 @@ async def conversation_page(
         categories=[(c, category_label(console, c)) for c in Category],
         channel=channel_label(console, conversation.channel),
         identity_labels=identity_labels(console),
+        verification=await verification_of(session, conversation, runtime.settings),
+        pending_code=await pending_challenge(session, conversation),
         category=category_label(console, conversation.category),
         **context,
     )

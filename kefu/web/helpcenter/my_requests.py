@@ -16,11 +16,15 @@ from kefu.auth.actors import CustomerActor
 from kefu.auth.customer_login import MAX_LINK_TOKEN_LENGTH, do_redeem_sign_in_link
 from kefu.auth.customer_sessions import CUSTOMER_SESSION_TTL, create_customer_session, get_customer_session
 from kefu.auth.models import CustomerSession
+from kefu.contacts.models import Contact
 from kefu.conversations.access import access_conversation_by_reference
 from kefu.conversations.service import ConversationFilters, list_conversations, list_messages
 from kefu.conversations.states import AuthorKind, Status
 from kefu.core.errors import InvalidInput, NotFound, PermissionDenied
 from kefu.i18n import Translator
+from kefu.trust.anti_phishing import read_code
+from kefu.trust.identity import pending_challenge, verification_of
+from kefu.trust.keys import keyring_from_settings
 from kefu.web.cookies import (
     new_csrf_token,
     set_anonymous_csrf_cookie,
@@ -148,10 +152,12 @@ async def my_requests(
         )
     except InvalidInput:
         raise HelpCenterNotFound("cursor") from None
+    contact = await session.get(Contact, customer.contact_id)
     return hc.render(
         "hc/my_requests.html",
         public=False,
         email=customer.email,
+        anti_phishing_code=read_code(contact, keyring_from_settings(hc.settings)) if contact else None,
         conversations=rows,
         next_cursor=next_cursor,
         statuses=status_labels(hc.t),
@@ -190,5 +196,7 @@ async def my_request(
         customer_kind=AuthorKind.CUSTOMER,
         status_label=status_labels(hc.t)[Status(conversation.status)],
         can_reply=conversation.status != Status.CLOSED,
+        verification=await verification_of(session, conversation, hc.settings),
+        pending_code=await pending_challenge(session, conversation),
         can_solve=conversation.status not in (Status.SOLVED, Status.CLOSED),
     )

@@ -14,11 +14,11 @@
     return "";
   }
 
-  async function post(url, body) {
+  async function call(method, url, body) {
     const headers = {};
     const token = csrfName ? cookie(csrfName) : "";
     if (token) headers["x-csrf-token"] = token;
-    const init = { method: "POST", headers, credentials: "same-origin" };
+    const init = { method, headers, credentials: "same-origin" };
     if (body instanceof FormData) {
       init.body = body;
     } else if (body !== undefined) {
@@ -28,6 +28,10 @@
     const response = await fetch(url, init);
     const data = response.status === 204 ? null : await response.json().catch(() => null);
     return { response, data };
+  }
+
+  function post(url, body) {
+    return call("POST", url, body);
   }
 
   function show(box, text) {
@@ -188,6 +192,61 @@
       }
       solve.disabled = false;
     });
+  }
+
+  // --- anti-phishing code: set, change or remove ---
+  const apForm = document.getElementById("hc-my-ap-form");
+  if (apForm) {
+    const apError = document.getElementById("hc-my-ap-error");
+    apForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const code = document.getElementById("hc-my-ap-input").value.trim();
+      const { response } = await call("PUT", "/api/v1/customer/anti-phishing-code", { code });
+      if (response.ok) {
+        window.location.reload();
+        return;
+      }
+      show(apError, apForm.dataset.failedMessage);
+    });
+    const remove = document.getElementById("hc-my-ap-remove");
+    if (remove) {
+      remove.addEventListener("click", async () => {
+        const { response } = await call("DELETE", "/api/v1/customer/anti-phishing-code");
+        if (response.ok) window.location.reload();
+        else show(apError, apForm.dataset.failedMessage);
+      });
+    }
+  }
+
+  // --- identity check: enter the emailed code; once verified, freeze the account ---
+  const identity = document.getElementById("hc-my-identity");
+  if (identity) {
+    const base = "/api/v1/conversations/" + encodeURIComponent(identity.dataset.reference);
+    const codeForm2 = document.getElementById("hc-my-identity-form");
+    if (codeForm2) {
+      const error = document.getElementById("hc-my-identity-error");
+      codeForm2.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const code = document.getElementById("hc-my-identity-code").value;
+        const { response } = await post(base + "/identity/verify", { code });
+        if (response.ok) {
+          window.location.reload();
+          return;
+        }
+        show(error, codeForm2.dataset.failedMessage);
+      });
+    }
+    const freeze = document.getElementById("hc-my-freeze");
+    if (freeze) {
+      const status = document.getElementById("hc-my-freeze-status");
+      freeze.addEventListener("click", async () => {
+        if (!window.confirm(freeze.dataset.confirm)) return;
+        freeze.disabled = true;
+        const { response } = await post(base + "/account-actions", { action: "freeze" });
+        status.textContent = response.ok ? freeze.dataset.doneMessage : freeze.dataset.failedMessage;
+        freeze.disabled = response.ok;
+      });
+    }
   }
 
   // --- sign out ---
