@@ -129,6 +129,12 @@ def message_frame(
             }
             for a in files
         ]
+    challenge = message.data.get("identity_challenge") if isinstance(message.data, dict) else None
+    if kind == AuthorKind.SYSTEM and isinstance(challenge, dict):
+        frame["identity_challenge"] = {
+            "destination": challenge.get("destination"),
+            "expires_at": challenge.get("expires_at"),
+        }
     bot = message.data.get("bot") if isinstance(message.data, dict) else None
     if kind == AuthorKind.BOT and isinstance(bot, dict):
         frame["choices"] = bot.get("choices") or []

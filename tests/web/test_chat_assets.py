@@ -22,11 +22,12 @@ from kefu.web.templating import STATIC_DIR, TEMPLATE_DIR, render_template
 
 WIDGET = STATIC_DIR / "widget.js"
 CHAT_JS = STATIC_DIR / "chat" / "chat.js"
+CHAT_TRUST_JS = STATIC_DIR / "chat" / "trust.js"
 CHAT_CSS = STATIC_DIR / "chat" / "chat.css"
 FRAME = TEMPLATE_DIR / "chat" / "frame.html"
-SCRIPTS = (WIDGET, CHAT_JS)
-ASSETS = (WIDGET, CHAT_JS, CHAT_CSS)
-BUDGET_BYTES = 30 * 1024  # gzipped, all three together
+SCRIPTS = (WIDGET, CHAT_JS, CHAT_TRUST_JS)
+ASSETS = (WIDGET, CHAT_JS, CHAT_TRUST_JS, CHAT_CSS)
+BUDGET_BYTES = 30 * 1024  # gzipped, all of them together
 NODE = shutil.which("node")
 
 # Ways to turn a string into markup or code; all data goes through textContent instead.
@@ -158,12 +159,13 @@ def test_the_frame_carries_config_and_every_string_chat_js_reads(locale: str) ->
         "parent_origins": ["https://www.exchange.example"],
     }
     strings = _json_block(page, "kefu-chat-strings")
-    script = CHAT_JS.read_text(encoding="utf-8")
+    script = CHAT_JS.read_text(encoding="utf-8") + CHAT_TRUST_JS.read_text(encoding="utf-8")
     used = set(re.findall(r"\bT\.(\w+)", script))
     assert used, "chat.js reads no strings?"
     assert used <= strings.keys(), used - strings.keys()
-    assert all(isinstance(value, str) and value for key, value in strings.items() if key != "incident_status")
-    assert isinstance(strings["incident_status"], dict)
+    nested = ("incident_status", "trust_errors")
+    assert all(isinstance(value, str) and value for key, value in strings.items() if key not in nested)
+    assert all(isinstance(strings[key], dict) for key in nested)
     for key, template in strings.items():
         if isinstance(template, str) and "{" in template:
             assert re.fullmatch(r"[^{}]*(\{\w+\}[^{}]*)+", template), key
@@ -171,7 +173,7 @@ def test_the_frame_carries_config_and_every_string_chat_js_reads(locale: str) ->
 
 def test_the_frame_has_every_element_chat_js_looks_up() -> None:
     page = _parse(_render("en"))
-    script = CHAT_JS.read_text(encoding="utf-8")
+    script = CHAT_JS.read_text(encoding="utf-8") + CHAT_TRUST_JS.read_text(encoding="utf-8")
     wanted = set(re.findall(r"\$\(\"([\w-]+)\"\)", script))
     assert {"chat-log", "chat-input", "chat-composer"} <= wanted
     assert wanted <= page.elements.keys(), wanted - page.elements.keys()
@@ -187,7 +189,9 @@ def test_the_frame_has_no_inline_code_and_loads_only_our_static_files() -> None:
     for attrs, text in page.scripts:
         if attrs.get("type") == "application/json":
             continue  # data blocks are never executed
-        assert (attrs.get("src") or "").startswith("/static/chat/chat.js?v="), attrs
+        assert (attrs.get("src") or "").startswith(("/static/chat/chat.js?v=", "/static/chat/trust.js?v=")), (
+            attrs
+        )
         assert not text.strip()
     for tag, attrs in page.tags:
         assert tag != "style"
@@ -202,7 +206,9 @@ def test_the_frame_has_no_inline_code_and_loads_only_our_static_files() -> None:
 def test_hostile_context_values_stay_inside_the_json_blocks() -> None:
     html = _render("en", socket_url=HOSTILE, parent_origins=[HOSTILE, "https://ok.example"])
     page = _parse(html)
-    assert len([attrs for attrs, _ in page.scripts if "src" in attrs]) == 1  # nothing injected
+    assert (
+        len([attrs for attrs, _ in page.scripts if "src" in attrs]) == 2
+    )  # chat.js, trust.js: nothing injected
     config = _json_block(page, "kefu-chat-config")
     assert config["socket_url"] == HOSTILE
     assert config["parent_origins"] == [HOSTILE, "https://ok.example"]

@@ -19,19 +19,23 @@ from kefu.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kefu.core.ratelimit import SlidingWindow
 from kefu.db.uow import transaction
 from kefu.ratings.actions import do_rate
+from kefu.web.chat import trust_commands
 from kefu.web.chat.frames import (
     CLOSE_RATE,
     Choice,
     Closed,
     Diagnostics,
+    FreezeAccount,
     LeaveEmail,
     Ping,
     Post,
     ProtocolError,
     Rate,
     Read,
+    SetAntiPhishingCode,
     Transcript,
     Typing,
+    VerifyIdentity,
     parse_frame,
 )
 
@@ -69,6 +73,12 @@ async def handle(connection: ChatConnection, raw: str) -> None:
         await diagnostics(connection, frame)
     elif isinstance(frame, Choice):
         await choose(connection, frame)
+    elif isinstance(frame, VerifyIdentity):
+        await trust_commands.verify_identity(connection, frame)
+    elif isinstance(frame, FreezeAccount):
+        await trust_commands.freeze_account(connection, frame)
+    elif isinstance(frame, SetAntiPhishingCode):
+        await trust_commands.set_anti_phishing_code(connection, frame)
     else:
         raise ProtocolError("invalid", "hello is sent once, first")
 

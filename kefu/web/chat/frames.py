@@ -114,6 +114,26 @@ class Diagnostics(_Frame):
     language: Annotated[str, StringConstraints(max_length=35)] = ""
 
 
+class VerifyIdentity(_Frame):
+    """The one-time code support emailed to the customer (kefu.trust.identity)."""
+
+    type: Literal["verify_identity"]
+    code: str = Field(min_length=1, max_length=64)
+
+
+class FreezeAccount(_Frame):
+    """Freeze the customer's exchange account; the conversation must be identity-verified."""
+
+    type: Literal["freeze_account"]
+
+
+class SetAntiPhishingCode(_Frame):
+    """Identified customers set (or with null, remove) the code shown in support's emails and chat."""
+
+    type: Literal["anti_phishing_code"]
+    code: str | None = Field(default=None, max_length=200)
+
+
 class Ping(_Frame):
     type: Literal["ping"]
     t: float | None = None
@@ -130,6 +150,9 @@ _KINDS: Final[dict[str, type[_Frame]]] = {
     "transcript": Transcript,
     "rate": Rate,
     "diagnostics": Diagnostics,
+    "verify_identity": VerifyIdentity,
+    "freeze_account": FreezeAccount,
+    "anti_phishing_code": SetAntiPhishingCode,
 }
 
 

@@ -32,6 +32,7 @@ from kefu.i18n import negotiate_locale
 from kefu.runtime import Runtime
 from kefu.web.chat.connection import ChatConnection
 from kefu.web.chat.frames import CLOSE_PROTOCOL, Closed, Hello, ProtocolError, parse_frame
+from kefu.web.chat.trust_commands import anti_phishing_code_of, identity_state
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
@@ -73,6 +74,8 @@ async def _welcome(connection: ChatConnection, hello: Hello, visitor_token: str)
         described = await describe_conversation(session, conversation) if conversation else None
         available = await availability(session, now=now)
         incident = await incident_banner(session, connection.locale, settings.base_url)
+        anti_phishing_code = await anti_phishing_code_of(session, connection)
+        identity = await identity_state(session, connection, conversation) if conversation else None
     if conversation is not None:
         connection.conversation_id = conversation.id
         same = hello.conversation_id is None or hello.conversation_id == conversation.id
@@ -82,10 +85,15 @@ async def _welcome(connection: ChatConnection, hello: Hello, visitor_token: str)
         {
             "type": "welcome",
             "visitor": visitor_token,
-            "customer": {"identified": connection.customer.identified, "name": connection.customer.name},
+            "customer": {
+                "identified": connection.customer.identified,
+                "name": connection.customer.name,
+                "anti_phishing_code": anti_phishing_code,
+            },
             "conversation": described,
             "availability": available,
             "incident": incident,
+            "identity": identity,
             "limits": {"max_body_chars": MAX_BODY_CHARS, "messages_per_minute": MESSAGES_PER_MINUTE},
             "server_time": int(now.timestamp() * 1000),
         }

@@ -178,7 +178,7 @@ async def test_signed_identities_link_the_exchange_user_and_unsigned_ones_are_ig
     )
     # Another device, no visitor token: the same exchange user finds the same chat.
     async with chat(live, identity={"jwt": token}) as (socket, welcome):
-        assert welcome["customer"] == {"identified": True, "name": "Wang"}
+        assert welcome["customer"] == {"identified": True, "name": "Wang", "anti_phishing_code": None}
         assert welcome["conversation"]["id"] == first
     forged = [
         {"user_id": "10086", "signature": "00" * 32},

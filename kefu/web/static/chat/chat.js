@@ -1044,7 +1044,7 @@
   }
 
   function onError(frame) {
-    const texts = { rate_limited: T.rate_limited, conversation_closed: T.conversation_closed };
+    const texts = { rate_limited: T.rate_limited, conversation_closed: T.conversation_closed, ...(T.trust_errors || {}) };
     const item = typeof frame.client_id === "string" ? state.outbox.get(frame.client_id) : null;
     const asked = typeof frame.client_id === "string" ? null : state.asked; // about a message, not a request
     if (asked) state.asked = null;
@@ -1118,8 +1118,21 @@
     } catch {
       return;
     }
-    if (frame && typeof frame === "object" && has(HANDLERS, frame.type)) HANDLERS[frame.type](frame);
+    if (!frame || typeof frame !== "object") return;
+    if (has(HANDLERS, frame.type)) HANDLERS[frame.type](frame);
+    for (const listener of listeners[frame.type] || []) listener(frame);
   }
+
+  // Frames the frame's other scripts also follow (chat/trust.js: identity codes, freezing the
+  // account, the anti-phishing code), and the two things they may do: send a frame, add a note.
+  const listeners = {};
+  window.KefuChat = {
+    send: (frame) => send(frame),
+    note: (text) => renderNote(text),
+    on(type, listener) {
+      (listeners[type] = listeners[type] || []).push(listener);
+    },
+  };
 
   // ---------------------------------------------------------------- the socket
 
