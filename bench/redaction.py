@@ -19,7 +19,8 @@ from pathlib import Path
 
 from kefu.trust.redaction import Redactor
 from kefu.trust.redaction.cards import find_cards
-from kefu.trust.redaction.credentials import find_api_secrets, find_codes, find_passwords
+from kefu.trust.redaction.codes import find_codes
+from kefu.trust.redaction.credentials import find_api_secrets, find_passwords
 from kefu.trust.redaction.keys import find_base58_keys, find_hex_keys, find_keystores
 from kefu.trust.redaction.kinds import Finding
 from kefu.trust.redaction.mnemonics import find_mnemonics

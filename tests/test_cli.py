@@ -115,6 +115,8 @@ def test_every_command_documents_its_options(env: dict[str, str]) -> None:
         ["demo"],
         ["agent", "create"],
         ["token", "create"],
+        ["keys", "generate"],
+        ["keys", "rotate"],
         ["config"],
     ):
         out = kefu(env, *command, "--help").stdout

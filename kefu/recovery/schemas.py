@@ -9,7 +9,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     EmailStr,
-    Field,
     StringConstraints,
     field_validator,
     model_validator,
@@ -98,10 +97,3 @@ class DecisionIn(_Input):
         if TEMPLATES[self.template].decision != self.decision:
             raise ValueError("this reason template belongs to the other decision")
         return self
-
-
-class CaseFilter(_Input):
-    """Which cases a reviewer lists."""
-
-    state: Annotated[str, StringConstraints(pattern=r"^(open|decided|all)$")] = "open"
-    limit: Annotated[int, Field(ge=1, le=200)] = 100

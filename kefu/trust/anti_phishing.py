@@ -22,7 +22,7 @@ from kefu.core.clock import utcnow
 from kefu.core.errors import InvalidInput, NotFound
 from kefu.mail.outbox import queue_email
 from kefu.settings import Settings
-from kefu.storage.envelope import DecryptionFailed, Keyring, open_text, seal_text
+from kefu.storage.envelope import DecryptionFailed, Keyring, open_text, rewrap, seal_text, sealed_key_id
 
 MIN_LENGTH: Final = 4
 MAX_LENGTH: Final = 20
@@ -121,3 +121,25 @@ async def do_set_code(
             idempotency_key=f"anti-phishing-changed:{contact.id}:{now.timestamp()}",
         )
     return contact
+
+
+async def rotate_codes(session: AsyncSession, keyring: Keyring) -> tuple[int, list[uuid.UUID]]:
+    """Re-wrap every sealed code not under the active key; (how many, contacts whose code failed).
+
+    The data key is re-wrapped, the code itself is not re-encrypted; a code sealed under a key no
+    longer configured is reported, never dropped.
+    """
+    rows = await session.scalars(select(Contact).where(Contact.anti_phishing_code_sealed.is_not(None)))
+    rewrapped, failed = 0, []
+    for contact in rows:
+        sealed = contact.anti_phishing_code_sealed
+        assert sealed is not None
+        try:
+            if sealed_key_id(sealed) == keyring.active_id:
+                continue
+            contact.anti_phishing_code_sealed = rewrap(keyring, sealed, context=_context(contact.id))
+        except DecryptionFailed:
+            failed.append(contact.id)
+            continue
+        rewrapped += 1
+    return rewrapped, failed

@@ -287,4 +287,3 @@ async def require_verified(
     if verification is None:
         raise PermissionDenied("verify the customer's identity in this conversation first (send a code)")
     return verification
-

@@ -68,7 +68,8 @@ async def submit_case(
     """A case opened the way the help-center form opens it (documents sealed, then one transaction)."""
     photos = documents or sample_documents()
     images = [
-        (kind, prepare_document(data, max_bytes=10_000_000, max_pixels=10_000_000)) for kind, data in photos.items()
+        (kind, prepare_document(data, max_bytes=10_000_000, max_pixels=10_000_000))
+        for kind, data in photos.items()
     ]
     sealed = await store_sealed_documents(runtime.blobs, keyring, images)
     submission = RecoverySubmission(

@@ -11,10 +11,17 @@ from sqlalchemy import select
 
 from kefu.audit.models import AuditEvent
 from kefu.auth.actors import Actor, AgentActor, CustomerActor
+from kefu.auth.models import Agent
 from kefu.auth.roles import Role
+from kefu.core.clock import utcnow
 from kefu.core.errors import NotFound
 from kefu.db.uow import transaction
-from kefu.recovery.access import DocumentPurged, access_recovery_case, access_recovery_document, check_reviewer
+from kefu.recovery.access import (
+    DocumentPurged,
+    access_recovery_case,
+    access_recovery_document,
+    check_reviewer,
+)
 from kefu.recovery.models import DocumentKind, RecoveryDocument
 from kefu.runtime import Runtime
 from kefu.trust.keys import keyring_from_settings
@@ -44,8 +51,11 @@ async def test_only_reviewers_with_2fa_in_a_session_pass_every_gate(runtime: Run
         assert (await check_reviewer(session, reviewer)) is reviewer
         case = await access_recovery_case(session, reviewer, submitted.case_id)
         assert case.id == submitted.case_id
-        _case, document, attachment = await access_recovery_document(session, reviewer, front, ip="203.0.113.9")
-        assert attachment.id == front and document.kind == DocumentKind.ID_FRONT
+        _case, document, attachment = await access_recovery_document(
+            session, reviewer, front, ip="203.0.113.9"
+        )
+        assert attachment.id == front
+        assert document.kind == DocumentKind.ID_FRONT
     for who in outsiders:
         async with transaction(runtime.sessionmaker) as session:
             with pytest.raises(NotFound):
@@ -71,8 +81,6 @@ async def test_only_reviewers_with_2fa_in_a_session_pass_every_gate(runtime: Run
 async def test_a_deactivated_or_demoted_reviewer_is_refused(runtime: Runtime) -> None:
     submitted = await submit_case(runtime, keyring_from_settings(runtime.settings))
     reviewer = await make_reviewer(runtime.sessionmaker, "kyc@kefu.test")
-    from kefu.auth.models import Agent
-
     async with transaction(runtime.sessionmaker) as session:
         agent = await session.get(Agent, reviewer.agent_id)
         assert agent is not None
@@ -95,11 +103,11 @@ async def test_unknown_ids_look_like_forbidden_ones_and_purged_documents_are_gon
             await access_recovery_document(session, reviewer, submitted.case_id)
     async with transaction(runtime.sessionmaker) as session:
         document = await session.scalar(
-            select(RecoveryDocument).where(RecoveryDocument.attachment_id == submitted.attachment_ids[DocumentKind.SELFIE])
+            select(RecoveryDocument).where(
+                RecoveryDocument.attachment_id == submitted.attachment_ids[DocumentKind.SELFIE]
+            )
         )
         assert document is not None
-        from kefu.core.clock import utcnow
-
         document.purged_at = utcnow()
     async with transaction(runtime.sessionmaker) as session:
         with pytest.raises(DocumentPurged) as gone:

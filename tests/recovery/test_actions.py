@@ -42,7 +42,12 @@ async def _decide(runtime: Runtime, reviewer: Any, case_id: Any, **fields: Any) 
     async with transaction(runtime.sessionmaker) as session:
         case = await access_recovery_case(session, reviewer, case_id, for_update=True)
         return await do_decide_case(
-            session, reviewer, case, DecisionIn(**fields), exchange=runtime.exchange, settings=runtime.settings
+            session,
+            reviewer,
+            case,
+            DecisionIn(**fields),
+            exchange=runtime.exchange,
+            settings=runtime.settings,
         )
 
 
@@ -87,18 +92,23 @@ async def test_claim_then_approve_unlocks_the_account_and_records_the_hold(runti
         await do_claim_case(session, reviewer, case)
         assert case.status == RecoveryStatus.IN_REVIEW
     bob = await runtime.exchange.find_account(uid="10000002")
-    assert bob is not None and bob.status == AccountStatus.LOCKED
+    assert bob is not None
+    assert bob.status == AccountStatus.LOCKED
 
-    case = await _decide(runtime, reviewer, submitted.case_id, decision=Decision.APPROVE, template="2fa_reset", note="ok")
+    case = await _decide(
+        runtime, reviewer, submitted.case_id, decision=Decision.APPROVE, template="2fa_reset", note="ok"
+    )
     assert case.status == RecoveryStatus.APPROVED
     assert case.unlocked_uid == "10000002"
     assert case.unlock_action_id
-    assert case.decided_at is not None and case.security_hold_until is not None
+    assert case.decided_at is not None
+    assert case.security_hold_until is not None
     assert case.security_hold_until - case.decided_at == timedelta(hours=24)
     assert case.security_hold_reason == "withdrawals_24h_after_2fa_reset"
     assert case.purge_after == case.decided_at + timedelta(days=30)
     unlocked = await runtime.exchange.find_account(uid="10000002")
-    assert unlocked is not None and unlocked.status == AccountStatus.ACTIVE
+    assert unlocked is not None
+    assert unlocked.status == AccountStatus.ACTIVE
 
     [mail] = await _mails(runtime, "recovery_decided")
     assert mail["context"]["outcome"] == "approved"
@@ -116,7 +126,8 @@ async def test_claim_then_approve_unlocks_the_account_and_records_the_hold(runti
             )
         )
     [event] = [e for e in events if e.data.get("field") == "recovery"]
-    assert event.data["from"] == "in_review" and event.data["to"] == "approved"
+    assert event.data["from"] == "in_review"
+    assert event.data["to"] == "approved"
     assert event.author_agent_id == reviewer.agent_id
 
     with pytest.raises(Conflict):
@@ -133,13 +144,16 @@ async def test_a_refused_unlock_leaves_the_case_open_and_is_audited(runtime: Run
         case = await session.get(RecoveryCase, submitted.case_id)
         assert case is not None
         assert case.status == RecoveryStatus.SUBMITTED
-        assert case.decided_at is None and case.purge_after is None
+        assert case.decided_at is None
+        assert case.purge_after is None
     [failed] = await _audit(runtime, "recovery.unlock_failed")
     assert failed.details["error"] == "account_frozen"
     assert await _mails(runtime, "recovery_decided") == []
 
 
-async def test_an_unreachable_exchange_leaves_the_case_open(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_unreachable_exchange_leaves_the_case_open(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     submitted = await submit_case(runtime, keyring_from_settings(runtime.settings))
     reviewer = await make_reviewer(runtime.sessionmaker, "kyc@kefu.test")
 
@@ -151,7 +165,8 @@ async def test_an_unreachable_exchange_leaves_the_case_open(runtime: Runtime, mo
         await _decide(runtime, reviewer, submitted.case_id, decision=Decision.APPROVE, template="unlocked")
     async with runtime.sessionmaker() as session:
         case = await session.get(RecoveryCase, submitted.case_id)
-        assert case is not None and case.status == RecoveryStatus.SUBMITTED
+        assert case is not None
+        assert case.status == RecoveryStatus.SUBMITTED
 
 
 async def test_approval_needs_an_account_and_a_fitting_template(runtime: Runtime) -> None:
@@ -175,12 +190,14 @@ async def test_rejection_tells_the_customer_in_their_language_and_unlocks_nothin
     reviewer = await make_reviewer(runtime.sessionmaker, "kyc@kefu.test")
     case = await _decide(runtime, reviewer, submitted.case_id, decision=Decision.REJECT, template="selfie")
     assert case.status == RecoveryStatus.REJECTED
-    assert case.unlocked_uid is None and case.security_hold_until is None
+    assert case.unlocked_uid is None
+    assert case.security_hold_until is None
     assert case.reviewer_id == reviewer.agent_id
     [mail] = await _mails(runtime, "recovery_decided")
     assert mail["locale"] == "zh-CN"
     assert mail["context"]["outcome"] == "rejected"
     assert mail["context"]["hold_reason"] is None
     bob = await runtime.exchange.find_account(uid="10000002")
-    assert bob is not None and bob.status == AccountStatus.LOCKED
+    assert bob is not None
+    assert bob.status == AccountStatus.LOCKED
     assert DocumentKind.SELFIE in submitted.attachment_ids

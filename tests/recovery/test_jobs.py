@@ -54,21 +54,38 @@ async def test_due_documents_are_deleted_marked_and_audited_once(runtime: Runtim
             assert await runtime.blobs.exists(key)
     async with runtime.sessionmaker() as session:
         case = await session.get(RecoveryCase, due.case_id)
-        assert case is not None and case.purged_at is not None
-        documents = list(await session.scalars(select(RecoveryDocument).where(RecoveryDocument.case_id == due.case_id)))
-        assert len(documents) == 3 and all(d.purged_at is not None for d in documents)
-        [event] = await session.scalars(select(AuditEvent).where(AuditEvent.action == "recovery.documents_purged"))
+        assert case is not None
+        assert case.purged_at is not None
+        documents = list(
+            await session.scalars(select(RecoveryDocument).where(RecoveryDocument.case_id == due.case_id))
+        )
+        assert len(documents) == 3
+        assert all(d.purged_at is not None for d in documents)
+        [event] = await session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "recovery.documents_purged")
+        )
         assert event.target_id == str(due.case_id)
         assert event.details["documents"] == 3
         assert sorted(event.details["attachment_ids"]) == sorted(str(a) for a in due.attachment_ids.values())
         # The attachment rows stay: the timeline still names what was sent.
-        assert len(list(await session.scalars(select(Attachment.id).where(Attachment.id.in_(list(due.attachment_ids.values())))))) == 3
+        assert (
+            len(
+                list(
+                    await session.scalars(
+                        select(Attachment.id).where(Attachment.id.in_(list(due.attachment_ids.values())))
+                    )
+                )
+            )
+            == 3
+        )
 
     # Idempotent: a second run finds nothing and records nothing.
     async with transaction(runtime.sessionmaker) as session:
         assert await purge_due_documents(session, runtime.blobs) == 0
     async with runtime.sessionmaker() as session:
-        events = list(await session.scalars(select(AuditEvent).where(AuditEvent.action == "recovery.documents_purged")))
+        events = list(
+            await session.scalars(select(AuditEvent).where(AuditEvent.action == "recovery.documents_purged"))
+        )
         assert len(events) == 1
 
     # A purged document's view is gone (the web route answers 410).
@@ -95,7 +112,8 @@ async def test_a_run_that_died_after_deleting_blobs_is_finished_by_the_next(runt
 
 async def test_the_purge_is_a_registered_hourly_job_bound_to_the_blob_store(runtime: Runtime) -> None:
     [task] = PERIODIC
-    assert task.name == PURGE_DOCUMENTS and task.every == timedelta(hours=1)
+    assert task.name == PURGE_DOCUMENTS
+    assert task.every == timedelta(hours=1)
     assert task in load_job_modules()[1]
     assert PURGE_DOCUMENTS in bind_job_handlers(runtime)
     submitted = await submit_case(runtime, keyring_from_settings(runtime.settings))
@@ -105,4 +123,5 @@ async def test_the_purge_is_a_registered_hourly_job_bound_to_the_blob_store(runt
         await handler(JobContext(session, submitted.case_id, PURGE_DOCUMENTS, 1, "key"), {"slot": "x"})
     async with runtime.sessionmaker() as session:
         case = await session.get(RecoveryCase, submitted.case_id)
-        assert case is not None and case.purged_at is not None
+        assert case is not None
+        assert case.purged_at is not None

@@ -33,7 +33,9 @@ def _render(name: str, context: dict[str, Any], locale: str = "en") -> Any:
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
-@pytest.mark.parametrize("name,context", [("recovery_received", RECEIVED), ("recovery_decided", DECIDED)])
+@pytest.mark.parametrize(
+    ("name", "context"), [("recovery_received", RECEIVED), ("recovery_decided", DECIDED)]
+)
 def test_recovery_emails_render_in_every_locale(name: str, context: dict[str, Any], locale: str) -> None:
     result = _render(name, context, locale)
     assert "KF-12345678" in result.subject
@@ -58,7 +60,13 @@ def test_the_decision_states_the_reason_and_the_hold() -> None:
     assert "The hold ends on Wed, Nov 25, 2026 08:00 (UTC)." in approved.text
     rejected = _render(
         "recovery_decided",
-        DECIDED | {"outcome": "rejected", "reason": TEMPLATES["mismatch"].customer_text, "hold_reason": None, "hold_until": None},
+        DECIDED
+        | {
+            "outcome": "rejected",
+            "reason": TEMPLATES["mismatch"].customer_text,
+            "hold_reason": None,
+            "hold_until": None,
+        },
     )
     assert "was not approved" in rejected.text
     assert "does not match the verified owner" in rejected.html

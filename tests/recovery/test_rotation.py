@@ -20,7 +20,9 @@ K2 = generate_key_setting("k2")
 async def _documents(runtime: Runtime) -> list[tuple[RecoveryDocument, Attachment]]:
     async with runtime.sessionmaker() as session:
         rows = await session.execute(
-            select(RecoveryDocument, Attachment).join(Attachment, Attachment.id == RecoveryDocument.attachment_id)
+            select(RecoveryDocument, Attachment).join(
+                Attachment, Attachment.id == RecoveryDocument.attachment_id
+            )
         )
         return [(d, a) for d, a in rows]
 
@@ -35,7 +37,8 @@ async def test_rotation_rewraps_every_document_under_the_new_key(runtime: Runtim
 
     rotating = Keyring.parse(f"{K2},{K1}")
     report = await rotate_document_keys(runtime.sessionmaker, runtime.blobs, rotating)
-    assert report.rewrapped == 6 and report.failed == {}
+    assert report.rewrapped == 6
+    assert report.failed == {}
 
     after = await _documents(runtime)
     only_new = Keyring.parse(K2)  # k1 retired: removed from the setting
@@ -43,14 +46,19 @@ async def test_rotation_rewraps_every_document_under_the_new_key(runtime: Runtim
         assert document.key_id == "k2"
         sealed = await runtime.blobs.get(attachment.blob_key)
         assert sealed_key_id(sealed) == "k2"
-        assert await open_document(runtime.blobs, only_new, attachment.blob_key, attachment.id) == plain[attachment.id]
+        assert (
+            await open_document(runtime.blobs, only_new, attachment.blob_key, attachment.id)
+            == plain[attachment.id]
+        )
     # The envelopes under the retired key are gone from the store.
     for _document, attachment in before:
         assert not await runtime.blobs.exists(attachment.blob_key)
 
     again = await rotate_document_keys(runtime.sessionmaker, runtime.blobs, rotating)
     assert again.rewrapped == 0
-    assert [(d.key_id, a.blob_key) for d, a in await _documents(runtime)] == [(d.key_id, a.blob_key) for d, a in after]
+    assert [(d.key_id, a.blob_key) for d, a in await _documents(runtime)] == [
+        (d.key_id, a.blob_key) for d, a in after
+    ]
     async with runtime.sessionmaker() as session:
         events = list(await session.scalars(select(AuditEvent).where(AuditEvent.action == "keys.rotated")))
     assert [e.details["rewrapped"] for e in events] == [6, 0]

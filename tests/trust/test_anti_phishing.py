@@ -3,6 +3,8 @@ never audited by value, and a change is emailed to the customer."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from sqlalchemy import select, text
 
@@ -16,7 +18,7 @@ from kefu.jobs.models import OutboxJob
 from kefu.mail.outbox import MAIL_SEND
 from kefu.settings import Settings
 from kefu.storage.envelope import Keyring
-from kefu.trust.anti_phishing import check_code, code_for_address, do_set_code, read_code
+from kefu.trust.anti_phishing import check_code, code_for_address, do_set_code, read_code, rotate_codes
 from kefu.trust.keys import keyring_from_settings
 from tests.conftest import Database
 
@@ -91,3 +93,29 @@ def test_bad_codes_are_refused(bad: object) -> None:
 @pytest.mark.parametrize("good", ["BLUE-42", "蓝色水獭", "my_code 7", "ＡＢＣＤ"])
 def test_good_codes_in_any_script(good: str) -> None:
     assert check_code(good) == good
+
+
+async def test_key_rotation_rewraps_codes_for_the_new_key(db: Database, settings: Settings) -> None:
+    k1, k2, k3 = (
+        f"{name}:{base64.b64encode(bytes([n]) * 32).decode()}" for n, name in enumerate(("k1", "k2", "k3"))
+    )
+    old = Keyring.parse(k1)
+    new = Keyring.parse(f"{k2},{k1}")
+    actor = await _customer(db)
+    async with transaction(db.sessionmaker) as session:
+        await do_set_code(session, actor, CODE, keyring=old, settings=settings)
+    async with transaction(db.sessionmaker) as session:
+        assert await rotate_codes(session, new) == (1, [])
+    async with transaction(db.sessionmaker) as session:
+        assert await rotate_codes(session, new) == (0, [])  # already under k2
+    only_new = Keyring.parse(k2)
+    async with db.sessionmaker() as session:
+        contact = await session.get(Contact, actor.contact_id)
+        assert contact is not None
+        assert read_code(contact, only_new) == CODE
+    # A code under a key nobody configured any more is reported, not lost.
+    async with transaction(db.sessionmaker) as session:
+        assert await rotate_codes(session, Keyring.parse(k3)) == (
+            0,
+            [actor.contact_id],
+        )

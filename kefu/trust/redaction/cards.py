@@ -5,38 +5,42 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from kefu.trust.redaction.context import Cues, closer
+from kefu.trust.redaction.context import Cues, closer, lowered, w
 from kefu.trust.redaction.kinds import Finding, SecretKind
 
 _D = "0-9０-９"
-# Digits with optional single spaces or dashes; the look-arounds refuse a piece of a longer number.
+# Digits with optional single spaces or dashes. The look-behinds come after the first digit so the
+# regex engine can skip non-digits fast; together with the look-aheads they refuse a piece of a
+# longer number.
 _CANDIDATE = re.compile(
-    rf"(?<![{_D}A-Za-z])(?<![{_D}][ -])[{_D}](?:[ -]?[{_D}]){{12,18}}(?![ -]?[{_D}])(?![A-Za-z]|[.,][{_D}])"
+    rf"[{_D}](?<![{_D}A-Za-z][{_D}])(?<![{_D}][ -][{_D}])(?:[ -]?[{_D}]){{12,18}}"
+    rf"(?![ -]?[{_D}])(?![A-Za-z]|[.,][{_D}])"
 )
-# ASCII word edges: `\b` sees no edge between a Chinese character and a Latin letter ("的UID").
-_L, _R = r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])"
+# Cue patterns run over the lower-cased text (see `context.lowered`).
 _CARD_CUE = re.compile(
-    rf"card|visa|master\s*card|amex|credit|debit|{_L}cvv|{_L}cvc|expir|卡号|卡號|银行卡|銀行卡|信用卡|储蓄卡|儲蓄卡|借记卡|借記卡",
-    re.IGNORECASE,
+    rf"card|visa|amex|credit|debit|{w('cvv')}|{w('cvc')}|expir|卡号|卡號|银行卡|銀行卡|信用卡|储蓄卡|儲蓄卡|借记卡|借記卡"
 )
 # An order id, UID or transaction number is Luhn-valid one time in ten; its label says what it is.
 _OTHER_CUE = re.compile(
-    rf"order|订单|訂單|单号|單號|{_L}uid|user\s*id|{_L}id{_R}|{_L}tx|hash|交易|流水|编号|編號|{_L}ref|phone|{_L}tel|mobile"
-    rf"|手机|手機|电话|電話|{_L}qq|wechat|微信|memo|{_L}tag|备注|備註|kf-|ticket|工单|工單|invoice|账户|帳戶|account|身份证|身份證",
-    re.IGNORECASE,
+    rf"order|订单|訂單|单号|單號|{w('uid')}|user\s*id|{w('id')}(?![a-z0-9])|{w('tx')}|hash|交易|流水|编号|編號"
+    rf"|{w('ref')}|phone|{w('tel')}|mobile|手机|手機|电话|電話|{w('qq')}|wechat|微信|memo|{w('tag')}|备注|備註|kf-"
+    r"|ticket|工单|工單|invoice|账户|帳戶|account|身份证|身份證"
 )
 _TO_ASCII = str.maketrans("０１２３４５６７８９", "0123456789")
 _GROUPINGS = ((4, 6, 5), (4, 6, 4))
 
 
-def find_cards(text: str) -> Iterator[Finding]:
+def find_cards(text: str, low: str | None = None) -> Iterator[Finding]:
     """Luhn-valid numbers with an issuer prefix, unless an order/tx/UID/phone cue is the nearer label."""
-    card_cues, other_cues = Cues(text, _CARD_CUE, same_sentence=True), Cues(text, _OTHER_CUE)
+    card_cues = other_cues = None
     for match in _CANDIDATE.finditer(text):
         raw = match.group().translate(_TO_ASCII)
         digits = raw.replace(" ", "").replace("-", "")
         if not (_grouped_like_a_card(raw) and _issuer_ok(digits) and _luhn_ok(digits)):
             continue
+        if card_cues is None or other_cues is None:
+            low = lowered(text) if low is None else low
+            card_cues, other_cues = Cues(low, _CARD_CUE, same_sentence=True), Cues(low, _OTHER_CUE)
         verdict = closer(match.start(), match.end(), card_cues, other_cues)
         if verdict is False:
             continue

@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
-import bisect
 import re
+import string
 
 BEFORE = 80
 AFTER = 40
-
-
+# ASCII letters and digits: a token glued to one of them is part of a longer word. (`str.isalnum`
+# would also refuse Chinese, and "私钥0x…" is a key.)
+ASCII_ALNUM = frozenset(string.ascii_letters + string.digits)
 # Ends a sentence: "is my private key safe? I sent 2 ETH in 0x…" is about a transaction.
-_SENTENCE_END = re.compile(r"[.?!。？！](?:\s|$)|[。？！]")
+_SENTENCE_END = re.compile(r"[.?!](?:\s|$)|[。？！]")
 # A label this close applies even across a full stop ("My private key. 0x…").
 _ADJACENT = 20
 
 
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def lowered(text: str) -> str:
+    """`text` lower-cased with offsets kept: `str.lower` unless it changes the length ("İ" → "i̇")."""
+    low = text.lower()
+    return low if len(low) == len(text) else text.translate(_ASCII_LOWER)
+
+
+def w(literal: str) -> str:
+    """Regex for a lowercase `literal` not preceded by an ASCII letter or digit.
+
+    The look-behind comes after the literal so the pattern still starts with a literal (fast to skip
+    to); `\b` would not do, as it sees no edge between a Chinese character and a Latin letter ("的uid").
+    """
+    return f"{re.escape(literal)}(?<![a-z0-9]{re.escape(literal)})"
+
+
 class Cues:
-    """The spans of one cue pattern in one text, found in a single pass on first use.
+    """Where one cue pattern occurs around tokens of one text (a scan of the window around each).
 
     With `same_sentence`, a cue further away than a few characters counts only when no sentence ends
     between it and the token.
@@ -26,24 +45,18 @@ class Cues:
         self._text = text
         self._pattern = pattern
         self._same_sentence = same_sentence
-        self._starts: list[int] | None = None
-        self._ends: list[int] = []
 
     def distance(self, start: int, end: int) -> int | None:
         """Characters between `text[start:end]` and the nearest cue within reach on either side."""
-        if self._starts is None:
-            spans = [m.span() for m in self._pattern.finditer(self._text)]
-            self._starts = [s for s, _ in spans]
-            self._ends = [e for _, e in spans]
         best: int | None = None
-        # The last cue ending at or before `start`, and the first starting at or after `end`.
-        i = bisect.bisect_right(self._ends, start) - 1
-        if i >= 0 and start - self._ends[i] <= BEFORE and self._reaches(self._ends[i], start):
-            best = start - self._ends[i]
-        j = bisect.bisect_left(self._starts, end)
-        if j < len(self._starts) and self._starts[j] - end <= AFTER and self._reaches(end, self._starts[j]):
-            after = self._starts[j] - end
-            best = after if best is None else min(best, after)
+        before: int | None = None
+        for match in self._pattern.finditer(self._text, max(0, start - BEFORE), start):
+            before = match.end()
+        if before is not None and self._reaches(before, start):
+            best = start - before
+        after = self._pattern.search(self._text, end, min(len(self._text), end + AFTER))
+        if after is not None and self._reaches(end, after.start()):
+            best = after.start() - end if best is None else min(best, after.start() - end)
         return best
 
     def _reaches(self, gap_start: int, gap_end: int) -> bool:
@@ -60,3 +73,10 @@ def closer(start: int, end: int, wanted: Cues, unwanted: Cues) -> bool | None:
     if avoid is not None and (want is None or avoid <= want):
         return False
     return True if want is not None else None
+
+
+def standalone(text: str, start: int, end: int) -> bool:
+    """True when `text[start:end]` is not glued to an ASCII letter or digit on either side."""
+    return (start == 0 or text[start - 1] not in ASCII_ALNUM) and (
+        end == len(text) or text[end] not in ASCII_ALNUM
+    )

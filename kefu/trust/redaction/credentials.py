@@ -1,6 +1,6 @@
-"""Secrets stated in words: passwords, 2FA / SMS verification codes and exchange API secrets.
+"""Secrets stated in words: passwords and exchange API secrets (operator patterns included).
 
-Each detector needs a cue ("password is", "密码：", "2FA code", "验证码是", "API secret:") directly
+Each detector needs a cue ("password is", "密码：", "API secret:") directly
 before the value, and replaces only the value. Cue-free text is never scanned value by value.
 """
 
@@ -9,64 +9,60 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from kefu.trust.redaction.context import lowered, w
 from kefu.trust.redaction.kinds import PLACEHOLDER_PREFIX, Finding, SecretKind
 from kefu.trust.redaction.wordlists import word_index
 
-_DIGIT = "0-9０-９"
-# ASCII word edges: `\b` sees no edge between a Chinese character and a Latin letter ("的password").
-_L, _R = r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])"
+# The patterns run over the lower-cased text (same length, see `context.lowered`) without
+# IGNORECASE, and each alternative starts with a literal: that lets the regex engine skip ahead
+# fast. `w(…)` adds the left word edge after the literal.
+_R = r"(?![a-z0-9])"
 # Quoted values may hold spaces; unquoted ones end at whitespace.
 _VALUE = (
     r"(?P<value>\"[^\"\n]{1,128}\"|'[^'\n]{1,128}'|“[^”\n]{1,128}”|‘[^’\n]{1,128}’|「[^」\n]{1,128}」"
     r"|`[^`\n]{1,128}`|[^\s\"'“‘「`]\S{0,127})"
 )
 _EN_PASSWORD = re.compile(
-    rf"{_L}(?P<cue>password|passwd|passphrase|passcode|pwd|pw|pin(?:\s?code)?){_R}"
+    rf"(?P<cue>{w('password')}|{w('passwd')}|{w('passphrase')}|{w('passcode')}|{w('pwd')}|{w('pw')}"
+    rf"|{w('pin')}(?:\s?code)?){_R}"
     r"(?:\s+(?:for|of|on|to)\s+(?:my\s+|the\s+|your\s+)?[\w.@-]{1,40})?"
-    r"(?:\s+(?:is|was|would\s+be|will\s+be)(?![A-Za-z])\s*[:=：]?|\s*[:=：])"
-    rf"[ \t]*\n?[ \t]*{_VALUE}",
-    re.IGNORECASE,
+    r"(?:\s+(?:is|was|would\s+be|will\s+be)(?![a-z])\s*[:=：]?|\s*[:=：])"
+    rf"[^\S\n]*\n?[^\S\n]*{_VALUE}"
 )
 # Chinese passwords are ASCII: the value stops at the first Chinese character or space.
+# Chinese passwords are ASCII: the value stops at the first Chinese character or space. The cue
+# is the bare word ("登录密码", "资金密码" end with it), which keeps the pattern fast to scan.
 _ZH_PASSWORD = re.compile(
-    r"(?P<cue>(?:登录|登錄|资金|資金|交易|支付|提现|提現|账户|賬戶|账号|帳號|邮箱|郵箱)?(?:密码|密碼|口令))"
-    r"[ \t]*(?:是|为|為)?[ \t]*[:=：]?[ \t]*"
-    r"(?P<value>[\"“「][!-~]{1,64}[\"”」]|[!-~]{1,64})"
+    r"(?P<cue>密码|密碼|口令)[^\S\n]*(?:是|为|為)?[^\S\n]*[:=：]?[^\S\n]*"
+    # Straight quotes hold ASCII without edge spaces: in '"忘记密码"，再选择"…"' they are punctuation.
+    r"(?P<value>\"[!#-~](?:[ !#-~]{0,62}[!#-~])?\"|“[^”\n]{1,64}”|「[^」\n]{1,64}」|[!-~]{1,64})"
 )
-_CODE_VALUE = (
-    rf"(?P<value>[{_DIGIT}]{{3}}[ -][{_DIGIT}]{{3}}|[{_DIGIT}]{{4,8}})(?![{_DIGIT}]|[.:/,-][{_DIGIT}])"
-)
-_EN_CODE = re.compile(
-    rf"{_L}(?:(?:2fa|mfa|otp|totp|g2fa|ga|(?:google\s+)?authenticator|(?:two|2)[\s-]?(?:factor|step)"
-    r"(?:\s+auth(?:entication)?)?)(?:\s+(?:code|pin|token|number))?"
-    r"|(?:verification|verify|confirmation|security|sms|text|e-?mail|auth|login|one[\s-]time|withdrawal)"
-    r"\s+(?:code|pin|token)"
-    # Bare "code" only as "the code is …": "error code", "promo code" name other codes.
-    r"|(?:the|this|my|that|your)\s+code(?=\s*(?:is|was|:|：)))"
-    rf"{_R}"
-    rf"(?:\s*(?:is|was|:|：|=|-)){{0,2}}\s*{_CODE_VALUE}",
-    re.IGNORECASE,
-)
-_ZH_CODE = re.compile(
-    r"(?:(?:谷歌|google|邮箱|郵箱|短信|手机|手機|动态|動態|安全|二次|双重|雙重|身份)?"
-    r"(?:验证码|驗證碼|校验码|校驗碼|动态码|動態碼|认证码|認證碼|验证代码)"
-    r"|(?:谷歌|google\s?)(?:验证器?|驗證器?))"
-    rf"[ \t]*(?:是|为|為)?[ \t]*[:=：]?[ \t]*{_CODE_VALUE}",
-    re.IGNORECASE,
-)
-_SECRET_TOKEN = r"(?P<value>(?:0x)?[A-Za-z0-9+/=_-]{16,256})(?![A-Za-z0-9+/=_-])"  # noqa: S105
+_SECRET_TOKEN = r"(?P<value>(?:0x)?[a-z0-9+/=_-]{16,256})(?![a-z0-9+/=_-])"  # noqa: S105
 _API_SECRET = re.compile(
-    rf"(?:{_L}(?:api[\s_-]*(?:key[\s_-]*)?secret(?:[\s_-]*key)?|secret[\s_-]*key|client[\s_-]*secret|secret){_R}"
-    r"|api[ \t]*(?:私钥|私鑰|密钥|密鑰|秘钥)|(?:密钥|密鑰|秘钥)(?=[ \t]*(?:是|为|為|[:=：])))"
-    rf"(?:\s*(?:is|was|是|为|為|:|：|=)){{0,2}}\s*{_SECRET_TOKEN}",
-    re.IGNORECASE,
+    rf"(?:(?:{w('api')}[\s_-]*(?:key[\s_-]*)?secret(?:[\s_-]*key)?|{w('secret')}[\s_-]*key"
+    rf"|{w('client')}[\s_-]*secret|{w('secret')}){_R}"
+    r"|api[^\S\n]*(?:私钥|私鑰|密钥|密鑰|秘钥)|(?:密钥|密鑰|秘钥)(?=[^\S\n]*(?:是|为|為|[:=：])))"
+    rf"(?:\s*(?:is|was|是|为|為|:|：|=)){{0,2}}\s*{_SECRET_TOKEN}"
 )
-# Everything any detector above starts with; text without it skips them all.
-TRIGGER = re.compile(
-    r"pass|pwd|code|2fa|totp|authenticator|secret|token|(?<![a-z])(?:pw|pin|ga|otp|mfa)(?![a-z])"
-    r"|密|口令|码|碼|验证|驗證|钥|鑰",
-    re.IGNORECASE,
-)
+# Substrings (of the lower-cased text) without which a pattern cannot match. Plain literal
+# alternations scan fast (capturing groups would not); most messages fail the combined one.
+_FAMILIES = {
+    "password": re.compile("pass|pw"),
+    "pin": re.compile("pin"),
+    "zh_password": re.compile("密码|密碼|口令"),
+    "code": re.compile("code|2fa|mfa|otp|authenticator|factor|step|token"),
+    "zh_code": re.compile("验证|驗證|校验|校驗|动态码|動態碼|认证码|認證碼"),
+    "api": re.compile("secret|密钥|密鑰|秘钥|私钥|私鑰"),
+}
+_ANY_FAMILY = re.compile("|".join(p.pattern for p in _FAMILIES.values()))
+
+
+def hints(low: str) -> frozenset[str]:
+    """Which cue families ("password", "zh_code", "api" …) occur in the lower-cased text."""
+    if _ANY_FAMILY.search(low) is None:
+        return frozenset()
+    return frozenset(name for name, pattern in _FAMILIES.items() if pattern.search(low))
+
 
 # Words that follow "password is" in ordinary sentences ("my password is wrong"), on top of the
 # BIP-39 English list, which holds most other everyday words ("correct", "expired" is not one).
@@ -85,30 +81,44 @@ _TRAILING = ".,;。，；、)）】"
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」", "`": "`"}
 
 
-def find_passwords(text: str) -> Iterator[Finding]:
-    """Password values after "password is/:/=", "pwd=", "密码是/：", "登录密码 " (the value only)."""
-    for match in _EN_PASSWORD.finditer(text):
-        span = _password_value(match, min_length=4, digits_only=match.group("cue").lower().startswith("pin"))
-        if span is not None:
-            yield Finding(SecretKind.PASSWORD, *span, certain=False)
-    for match in _ZH_PASSWORD.finditer(text):
-        span = _password_value(match, min_length=4, digits_only=False)
-        if span is not None:
-            yield Finding(SecretKind.PASSWORD, *span, certain=False)
+def find_passwords(
+    text: str, low: str | None = None, found: frozenset[str] | None = None
+) -> Iterator[Finding]:
+    """Password values after "password is/:/=", "pwd=", "密码是/：", "登录密码 " (the value only).
+
+    `low` is `lowered(text)` and `found` its `hints(low)` when the caller has them already.
+    """
+    low = lowered(text) if low is None else low
+    found = hints(low) if found is None else found
+    if "password" in found or "pin" in found:
+        for match in _EN_PASSWORD.finditer(low):
+            pin = match.group("cue").startswith("pin")
+            span = _password_value(text, match, min_length=4, digits_only=pin)
+            if span is not None:
+                yield Finding(SecretKind.PASSWORD, *span, certain=False)
+    if "zh_password" in found:
+        for match in _ZH_PASSWORD.finditer(low):
+            span = _password_value(text, match, min_length=4, digits_only=False)
+            if span is not None:
+                yield Finding(SecretKind.PASSWORD, *span, certain=False)
 
 
-def _password_value(match: re.Match[str], *, min_length: int, digits_only: bool) -> tuple[int, int] | None:
+def _password_value(
+    text: str, match: re.Match[str], *, min_length: int, digits_only: bool
+) -> tuple[int, int] | None:
     start, end = match.span("value")
-    value = match.group("value")
+    value = text[start:end]
+    if text.startswith(PLACEHOLDER_PREFIX, start + (value[0] in _QUOTES)):  # redacted already
+        return None
     if value[0] in _QUOTES and len(value) > 2 and value[-1] == _QUOTES[value[0]]:
-        return None if value[1:].startswith(PLACEHOLDER_PREFIX) else (start, end)
+        return start, end
     # One trailing mark ends the sentence ("… is hunter2."); "!" or "?" may be the password's own, and
     # replacing one character too many is the safe mistake.
     stripped = value[:-1] if len(value) > 1 and value[-1] in _TRAILING else value
     end -= len(value) - len(stripped)
     if (
         len(stripped) < min_length
-        or stripped.startswith((PLACEHOLDER_PREFIX, "http://", "https://", "www."))
+        or stripped.startswith(("http://", "https://", "www."))
         or (digits_only and not stripped.isdigit())
         or _EMAIL.fullmatch(stripped)
         or _RANGE.fullmatch(stripped)
@@ -133,17 +143,15 @@ def _is_word(value: str) -> bool:
     )
 
 
-def find_codes(text: str) -> Iterator[Finding]:
-    """One-time codes after "2FA code", "google authenticator code is", "验证码是：", "短信验证码"."""
-    for pattern in (_EN_CODE, _ZH_CODE):
-        for match in pattern.finditer(text):
-            yield Finding(SecretKind.VERIFICATION_CODE, *match.span("value"), certain=False)
-
-
-def find_api_secrets(text: str) -> Iterator[Finding]:
+def find_api_secrets(
+    text: str, low: str | None = None, found: frozenset[str] | None = None
+) -> Iterator[Finding]:
     """A long token after "API secret", "secret key", "API 密钥", "密钥：" (letters and digits)."""
-    for match in _API_SECRET.finditer(text):
-        value = match.group("value")
+    low = lowered(text) if low is None else low
+    if "api" not in (hints(low) if found is None else found):
+        return
+    for match in _API_SECRET.finditer(low):
+        value = text[match.start("value") : match.end("value")]
         if any(c.isdigit() for c in value) and any(c.isalpha() for c in value):
             yield Finding(SecretKind.API_SECRET, *match.span("value"), certain=False)
 

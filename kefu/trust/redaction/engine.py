@@ -5,17 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kefu.trust.redaction.cards import find_cards
+from kefu.trust.redaction.codes import find_codes
+from kefu.trust.redaction.context import lowered
 from kefu.trust.redaction.credentials import (
-    TRIGGER,
     compile_patterns,
     find_api_secrets,
-    find_codes,
     find_custom,
     find_passwords,
+    hints,
 )
 from kefu.trust.redaction.keys import find_base58_keys, find_hex_keys, find_keystores
 from kefu.trust.redaction.kinds import Finding, Redaction, apply, merge
 from kefu.trust.redaction.mnemonics import find_mnemonics
+
+# No secret is shorter: a 4-digit code after a 2-letter cue ("验证码1234" is 7).
+_SHORTEST = 5
+_SHORTEST_KEY = 51  # a WIF key; hex keys are 64
 
 
 class Redactor:
@@ -31,16 +36,7 @@ class Redactor:
 
     def find(self, text: str) -> tuple[Finding, ...]:
         """The merged findings in `text` (sorted by start, non-overlapping), without redacting."""
-        findings: list[Finding] = [
-            *find_mnemonics(text),
-            *find_hex_keys(text),
-            *find_base58_keys(text),
-            *find_cards(text),
-        ]
-        if "rypto" in text or "RYPTO" in text:
-            findings += find_keystores(text)
-        if TRIGGER.search(text):
-            findings += [*find_passwords(text), *find_codes(text), *find_api_secrets(text)]
+        findings: list[Finding] = _builtin(text) if len(text) >= _SHORTEST else []
         if self._patterns:
             findings += find_custom(text, self._patterns)
         return merge(findings)
@@ -49,6 +45,22 @@ class Redactor:
         """`text` with every secret replaced; offsets in the findings refer to the original `text`."""
         findings = self.find(text)
         return Redaction(apply(text, findings), findings)
+
+
+def _builtin(text: str) -> list[Finding]:
+    low = lowered(text)
+    findings: list[Finding] = [*find_mnemonics(text), *find_cards(text, low)]
+    if len(text) >= _SHORTEST_KEY:
+        findings += find_hex_keys(text, low)
+        findings += find_base58_keys(text, low)
+    if "rypto" in low:
+        findings += find_keystores(text)
+    found = hints(low)
+    if found:
+        findings += find_passwords(text, low, found)
+        findings += find_codes(text, low, found)
+        findings += find_api_secrets(text, low, found)
+    return findings
 
 
 _DEFAULT = Redactor()

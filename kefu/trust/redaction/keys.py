@@ -7,30 +7,30 @@ from collections.abc import Iterator
 
 import base58
 
-from kefu.trust.redaction.context import Cues, closer
+from kefu.trust.redaction.context import Cues, closer, lowered, standalone, w
 from kefu.trust.redaction.kinds import Finding, SecretKind
 
 # A 64-hex string is a transaction hash or block hash far more often than a key, so it counts only
 # with a key cue nearby that is closer than any transaction cue.
-_HEX64 = re.compile(r"(?<![0-9A-Za-z])(?:0[xX])?[0-9a-fA-F]{64}(?![0-9A-Za-z])")
-# ASCII word edges: `\b` sees no edge between a Chinese character and a Latin letter ("的PK").
-_L, _R = r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])"
+# Plain runs (no look-arounds) let the regex engine skip quickly; edges are checked in Python.
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+# Cue patterns run over the lower-cased text (see `context.lowered`).
 # "API secret: <hex>" is an exchange API secret, which the credentials detector names.
-_NOT_API = r"(?<!api)(?<!api )(?<!api_)(?<!api-)"
+_NOT_API = "".join(f"(?<!api{sep}secret)" for sep in ("", " ", "_", "-"))
+_NOT_API_ZH = "".join(
+    f"(?<!api{sep}{word})" for sep in ("", " ") for word in ("秘钥", "祕鑰", "密钥", "密鑰")
+)
 KEY_CUE = re.compile(
-    rf"private[\s_-]*key|priv[\s_-]*key|privkey|{_NOT_API}secret|{_L}pk{_R}|{_L}wif{_R}|私钥|私鑰"
-    rf"|{_NOT_API}(?:秘钥|祕鑰|密钥|密鑰)",
-    re.IGNORECASE,
+    rf"private[\s_-]*key|priv[\s_-]*key|privkey|secret{_NOT_API}|{w('pk')}(?![a-z0-9])|{w('wif')}(?![a-z0-9])"
+    rf"|私钥|私鑰|(?:秘钥|祕鑰|密钥|密鑰){_NOT_API_ZH}"
 )
 _TX_CUE = re.compile(
-    rf"{_L}tx|txid|txn|hash|transaction|交易|哈希|区块|區塊|{_L}block|explorer|scan{_R}|etherscan|bscscan|tronscan",
-    re.IGNORECASE,
+    rf"{w('tx')}|hash|transaction|交易|哈希|区块|區塊|{w('block')}|explorer|scan(?![a-z0-9])"
 )
 
-_B58 = "1-9A-HJ-NP-Za-km-z"
-_B58_TOKEN = re.compile(
-    rf"(?<![0-9A-Za-z])(?:(?P<ext>[xyztuvYZUV]prv)[{_B58}]{{100,112}}|[59KLc][{_B58}]{{50,51}})(?![0-9A-Za-z])"
-)
+_B58_RUN = re.compile(r"[1-9A-HJ-NP-Za-km-z]{51,112}")
+_WIF_FIRST = frozenset("59KLc")
+_EXTENDED_PREFIXES = ("xprv", "yprv", "zprv", "tprv", "uprv", "vprv", "Yprv", "Zprv", "Uprv", "Vprv")
 # BIP-32/SLIP-132 private version bytes: xprv yprv zprv tprv uprv vprv Yprv Zprv Uprv Vprv.
 _EXTENDED_VERSIONS = frozenset(
     bytes.fromhex(v)
@@ -49,30 +49,49 @@ _KEYSTORE_LIMIT = 10_000
 _KEYSTORE_CANDIDATES = 50
 
 
-def find_hex_keys(text: str) -> Iterator[Finding]:
-    """64-hex private keys (optional 0x) with a key cue nearer than any transaction cue."""
-    key_cues, tx_cues = Cues(text, KEY_CUE, same_sentence=True), Cues(text, _TX_CUE)
+def find_hex_keys(text: str, low: str | None = None) -> Iterator[Finding]:
+    """64-hex private keys (optional 0x) with a key cue nearer than any transaction cue.
+
+    `low` is `lowered(text)` when the caller has it already.
+    """
+    key_cues = tx_cues = None
     for match in _HEX64.finditer(text):
-        if closer(match.start(), match.end(), key_cues, tx_cues):
-            yield Finding(SecretKind.PRIVATE_KEY, match.start(), match.end(), certain=False)
+        start, end = match.span()
+        if text[max(0, start - 2) : start] in ("0x", "0X"):
+            start -= 2
+        if not standalone(text, start, end):
+            continue
+        if key_cues is None or tx_cues is None:
+            low = lowered(text) if low is None else low
+            key_cues, tx_cues = Cues(low, KEY_CUE, same_sentence=True), Cues(low, _TX_CUE)
+        if closer(start, end, key_cues, tx_cues):
+            yield Finding(SecretKind.PRIVATE_KEY, start, end, certain=False)
 
 
-def find_base58_keys(text: str) -> Iterator[Finding]:
+def find_base58_keys(text: str, low: str | None = None) -> Iterator[Finding]:
     """WIF keys and extended private keys (xprv …), certain when their base58check verifies."""
-    key_cues = Cues(text, KEY_CUE, same_sentence=True)
-    for match in _B58_TOKEN.finditer(text):
+    key_cues = None
+    for match in _B58_RUN.finditer(text):
+        start, end = match.span()
         token = match.group()
+        extended = token.startswith(_EXTENDED_PREFIXES)
+        if not standalone(text, start, end) or not (
+            extended or (token[0] in _WIF_FIRST and len(token) <= 52)
+        ):
+            continue
         payload = _decode_check(token)
-        if match.group("ext"):
+        if extended:
             if payload is not None and len(payload) == 78 and payload[:4] in _EXTENDED_VERSIONS:
-                yield Finding(SecretKind.EXTENDED_KEY, match.start(), match.end(), certain=True)
+                yield Finding(SecretKind.EXTENDED_KEY, start, end, certain=True)
             elif len(token) == _EXTENDED_LENGTH:  # a mistyped character breaks only the checksum
-                yield Finding(SecretKind.EXTENDED_KEY, match.start(), match.end(), certain=False)
+                yield Finding(SecretKind.EXTENDED_KEY, start, end, certain=False)
             continue
         if payload is not None and _is_wif(payload):
-            yield Finding(SecretKind.WIF_KEY, match.start(), match.end(), certain=True)
-        elif payload is None and key_cues.distance(match.start(), match.end()) is not None:
-            yield Finding(SecretKind.WIF_KEY, match.start(), match.end(), certain=False)
+            yield Finding(SecretKind.WIF_KEY, start, end, certain=True)
+            continue
+        key_cues = key_cues or Cues(lowered(text) if low is None else low, KEY_CUE, same_sentence=True)
+        if payload is None and key_cues.distance(start, end) is not None:
+            yield Finding(SecretKind.WIF_KEY, start, end, certain=False)
 
 
 def _decode_check(token: str) -> bytes | None:
@@ -97,11 +116,9 @@ def find_keystores(text: str) -> Iterator[Finding]:
         if match is None:
             return
         opening = _enclosing_open(text, match.start())
-        start, end = match.start(), None
-        if opening is not None:
-            start, end = opening, _matching_close(text, opening)
-        if end is None:  # no enclosing object, or truncated: at least the crypto object, or the rest
-            start = match.start()
+        start = match.start() if opening is None else opening
+        end = None if opening is None else _matching_close(text, opening)
+        if end is None:  # pasted without its outer object, or cut short: the crypto object, or the rest
             end = _matching_close(text, match.end() - 1) or min(len(text), start + _KEYSTORE_LIMIT)
         if _CIPHERTEXT.search(text, start, end):
             yield Finding(SecretKind.KEYSTORE, start, end, certain=True)

@@ -49,7 +49,11 @@ _LABEL_WORDS = frozenset(
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _ZH_SEP = rf"[\s,，、;；:：.。·|/0-9\-{_INVISIBLE}]"
-_ZH_SPACED = re.compile(rf"(?<![{_CJK}])[{_CJK}](?![{_CJK}])(?:{_ZH_SEP}{{1,8}}[{_CJK}](?![{_CJK}])){{11,}}")
+# Single characters separated from each other; the look-behind follows the first character so the
+# regex engine skips everything that is not Chinese fast.
+_ZH_SPACED = re.compile(
+    rf"[{_CJK}](?<![{_CJK}][{_CJK}])(?![{_CJK}])(?:{_ZH_SEP}{{1,8}}[{_CJK}](?![{_CJK}])){{11,}}"
+)
 _ZH_CHAR = re.compile(rf"[{_CJK}]")
 _ZH_CUE = re.compile(
     r"助记词|助記詞|记忆词|記憶詞|种子|種子|恢复|恢復|备份|備份|钱包|錢包|私钥|私鑰|seed|mnemonic|phrase|words",
@@ -70,9 +74,9 @@ def _zh_run() -> re.Pattern[str]:
 
 def find_mnemonics(text: str) -> Iterator[Finding]:
     """Seed phrases: English runs of ≥ 12 words, Chinese spaced or checksum-valid contiguous runs."""
-    if len(text) >= _MIN_WORDS * 4:
+    if len(text) >= _MIN_WORDS * 4 - 1:  # twelve 3-letter words and eleven separators
         yield from _find_english(text)
-    if len(text) >= _MIN_WORDS:
+    if len(text) >= _MIN_WORDS and not text.isascii():
         yield from _find_chinese_spaced(text)
         yield from _find_chinese_contiguous(text)
 
@@ -240,33 +244,34 @@ def _after_label(text: str, tokens: list[Token]) -> list[Token]:
 def _find_chinese_contiguous(text: str) -> Iterator[Finding]:
     indexes = tuple(word_index(name) for name in CHINESE_LISTS)
     for run in _zh_run().finditer(text):
-        base = run.start()
-        chars = [(base + i, base + i + 1, c) for i, c in enumerate(run.group()) if c not in " \u3000"]
+        group = run.group()
+        count = len(group) - group.count(" ") - group.count("\u3000")
         # With a cue ("助记词是…") the phrase may share the run with the cue's own characters, and a
         # run that is exactly a phrase may look a little less random.
         cued = _ZH_CUE.search(text, max(0, run.start() - _CUE_REACH), run.end()) is not None
-        windows: list[tuple[list[Token], float]] = []
-        if len(chars) in VALID_LENGTHS:
-            windows.append((chars, 7 / 12 if cued else 5 / 12))
+        if count not in VALID_LENGTHS and not cued:
+            continue
+        positions = [run.start() + i for i, c in enumerate(group) if c not in " \u3000"]
+        chars = [text[p] for p in positions]
+        windows: list[tuple[int, int, float]] = []  # (first, last + 1, largest share of frequent chars)
+        if count in VALID_LENGTHS:
+            windows.append((0, count, 7 / 12 if cued else 5 / 12))
         if cued:
             windows += [
-                (w, 5 / 12)
-                for n in reversed(VALID_LENGTHS)
-                if n < len(chars)
-                for w in (chars[:n], chars[-n:])
+                (a, a + n, 5 / 12) for n in reversed(VALID_LENGTHS) if n < count for a in (0, count - n)
             ]
-        for window, frequent_share in windows:
-            if any(
-                _frequent_share(window, index) <= frequent_share and _valid(window, index)
-                for index in indexes
-            ):
-                yield Finding(SecretKind.SEED_PHRASE, window[0][0], window[-1][1], certain=True)
+        for index in indexes:
+            ids = [index.get(c, -1) for c in chars]
+            window = next((w for w in windows if _phrase(ids[w[0] : w[1]], w[2])), None)
+            if window is not None:
+                start, end = positions[window[0]], positions[window[1] - 1] + 1
+                yield Finding(SecretKind.SEED_PHRASE, start, end, certain=True)
                 break
 
 
-def _frequent_share(window: list[Token], index: dict[str, int]) -> float:
-    return sum(1 for _, _, c in window if index.get(c, 0) < _FREQUENT) / len(window)
-
-
-def _valid(window: list[Token], index: dict[str, int]) -> bool:
-    return all(c in index for _, _, c in window) and checksum_ok([index[c] for _, _, c in window])
+def _phrase(ids: list[int], frequent_share: float) -> bool:
+    """All in the list, random-looking (few frequent characters), checksum-valid."""
+    if -1 in ids:
+        return False
+    frequent = sum(1 for i in ids if i < _FREQUENT)
+    return frequent <= frequent_share * len(ids) and checksum_ok(ids)

@@ -13,6 +13,7 @@ def build() -> Corpus:
     _keys(c)
     _credentials(c)
     _cards(c)
+    _known_misses(c)
     _must_not_touch(c)
     _ordinary(c)
     return c
@@ -27,33 +28,33 @@ def _seed_phrases(c: Corpus) -> None:
     c.secret(f"seed phrase: {p.upper()}", seed_phrase=p.upper())
     p = g.mnemonic(111)
     c.secret(f"Seed Phrase:\n{p.title()}\nplease help", seed_phrase=p.title())
-    p = g.mnemonic(112).split()
-    numbered = " ".join(f"{i}. {w}" for i, w in enumerate(p, 1))
+    w = g.mnemonic(112).split()
+    numbered = " ".join(f"{i}. {w}" for i, w in enumerate(w, 1))
     c.secret(f"Here are my words\n{numbered}\nis my account safe?", seed_phrase=numbered[3:])
-    p = g.mnemonic(113, 24).split()
-    lines = "\n".join(f"{i}) {w}" for i, w in enumerate(p, 1))
+    w = g.mnemonic(113, 24).split()
+    lines = "\n".join(f"{i}) {w}" for i, w in enumerate(w, 1))
     c.secret(f"support asked for the backup words:\n{lines}", seed_phrase=lines[3:])
     p = g.mnemonic(114)
     c.secret(f"words are {', '.join(p.split())}. thanks", seed_phrase=", ".join(p.split()))
-    p = g.mnemonic(115).split()
-    grid = "\n".join(" ".join(p[i : i + 3]) for i in range(0, 12, 3))
+    w = g.mnemonic(115).split()
+    grid = "\n".join(" ".join(w[i : i + 3]) for i in range(0, 12, 3))
     c.secret(f"copied from the app:\n{grid}", seed_phrase=grid)
     p = g.mnemonic(116)
     c.secret(f"{p}", seed_phrase=p)
     p = g.mnemonic(117)
     c.secret(f"the wallet says invalid mnemonic?? {p}", seed_phrase=p)
     # One misspelt word: the checksum fails, the run is still a phrase.
-    p = g.mnemonic(118).split()
-    p[4] = p[4][:-1] + ("x" if p[4][-1] != "x" else "y")
-    typo = " ".join(p)
+    w = g.mnemonic(118).split()
+    w[4] = w[4][:-1] + ("x" if w[4][-1] != "x" else "y")
+    typo = " ".join(w)
     c.secret(f"Metamask won't import my phrase {typo} why??", seed_phrase=typo)
-    p = g.mnemonic(119).split()
-    p[0] = p[0][0] + p[0][2] + p[0][1] + p[0][3:]  # swapped letters
-    typo = " ".join(p)
+    w = g.mnemonic(119).split()
+    w[0] = w[0][0] + w[0][2] + w[0][1] + w[0][3:]  # swapped letters
+    typo = " ".join(w)
     c.secret(f"restore failed with {typo}", seed_phrase=typo)
-    p = g.mnemonic(120, 24).split()
-    p[10] = p[10] + "s"
-    typo = " ".join(p)
+    w = g.mnemonic(120, 24).split()
+    w[10] = w[10] + "s"
+    typo = " ".join(w)
     c.secret(f"My 24 words: {typo}", seed_phrase=typo)
     p = g.mnemonic(121)
     c.secret(
@@ -125,6 +126,9 @@ def _credentials(c: Corpus) -> None:
         ("918273", "2FA: 918273"),
         ("667 788", "OTP is 667 788"),
         ("12345678", "security code is 12345678"),
+        ("246810", "The code is 246810, it says invalid"),
+        ("135799", "two-factor authentication code: 135799"),
+        ("864200", "Withdrawal code 864200 - I did not request this withdrawal!"),
     ):
         c.secret(template, verification_code=value)
     for n, template in enumerate(
@@ -138,6 +142,11 @@ def _credentials(c: Corpus) -> None:
     ):
         secret = g.api_secret(n)
         c.secret(template.format(secret), api_secret=secret)
+
+
+def _known_misses(c: Corpus) -> None:
+    c.secret("my password is dragon", password="dragon", note="known miss: an everyday word after 'is'")
+    c.secret("GA 482913 please hurry", verification_code="482913", note="known miss: bare 'GA' is no cue")
 
 
 def _cards(c: Corpus) -> None:
@@ -254,6 +263,24 @@ I submitted a ticket three days ago and still no response, ticket number KF-5521
 The copy trading feature stopped following the lead trader after the update yesterday.
 can you check again because my account about deposit never arrived today sorry
 hello team please check again because order about deposit account never arrived today sorry
+Menu: Deposit, Withdraw, Transfer, Trade, Convert, Stake, Earn, Swap, Buy, Sell, Futures, Options, Margin
+I tried: Buy Crypto > Card > Amount > Confirm > Verify > Pay > Wait > Done > Error > Retry > Cancel > Again
+Steps - open app, tap wallet, select coin, choose network, copy address, paste here, enter amount, confirm
+My password is 12 characters long and has symbols, so it should be strong enough.
+Password: the one I always use, nothing changed
+Your password is stored securely? I hope so.
+The password is required every time, can I disable that?
+I reset my password: still no luck logging in
+OTP: never received, tried five times
+The code you sent has expired, please send a new one
+It's no secret that your fees are high, and the support is slow.
+Two-factor authentication is enabled but the app still asks for SMS
+The secret key field is empty after I created the API key, is that normal?
+Is it safe to paste my private key here? I'd rather not.
+Card payment failed three times today, is there a problem with Visa?
+My bank says the card was charged 3 times for 250 EUR each
+Order 1002 and order 1003 both show "pending" for 2 days
+Price alert at 64,250.00 did not fire; the candle closed at 64,300 at 14:00 UTC
 """
 
 

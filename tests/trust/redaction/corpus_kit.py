@@ -16,12 +16,17 @@ class Corpus:
     language: str
     entries: list[dict[str, object]] = field(default_factory=list)
 
-    def secret(self, text: str, **secrets: str) -> None:
-        """A message whose secrets (kind=value, value verbatim in text) must all be redacted."""
+    def secret(self, text: str, *, note: str = "", **secrets: str) -> None:
+        """A message whose secrets (kind=value, value verbatim in text) must all be redacted.
+
+        `note` says why an entry is a known miss (kept so the figures stay honest).
+        """
         labelled = [{"kind": kind, "value": value} for kind, value in secrets.items()]
         for item in labelled:
             assert str(item["value"]) in text, (text, item)
         self._add(text, "secret", labelled, [])
+        if note:
+            self.entries[-1]["note"] = note
 
     def keep(self, text: str, *keep: str) -> None:
         """A message without secrets; `keep` are substrings support needs (must survive verbatim)."""
@@ -31,7 +36,12 @@ class Corpus:
 
     def _add(self, text: str, group: str, secrets: list[dict[str, str]], keep: list[str]) -> None:
         number = len(self.entries) + 1
-        entry = {"id": f"{self.language}-{number:03d}", "group": group, "text": text, "secrets": secrets}
+        entry: dict[str, object] = {
+            "id": f"{self.language}-{number:03d}",
+            "group": group,
+            "text": text,
+            "secrets": secrets,
+        }
         if keep:
             entry["keep"] = keep
         self.entries.append(entry)

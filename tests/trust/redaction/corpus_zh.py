@@ -13,6 +13,7 @@ def build() -> Corpus:
     _keys(c)
     _credentials(c)
     _cards(c)
+    _known_misses(c)
     _must_not_touch(c)
     _ordinary(c)
     return c
@@ -31,31 +32,31 @@ def _seed_phrases(c: Corpus) -> None:
     c.secret(f"{p}", seed_phrase=p)
     p = g.mnemonic(213, 12, zh).replace(" ", "，")
     c.secret(f"客服让我发助记词：{p}", seed_phrase=p)
-    p = g.mnemonic(214, 12, zh).split()
-    numbered = " ".join(f"{i}.{w}" for i, w in enumerate(p, 1))
+    w = g.mnemonic(214, 12, zh).split()
+    numbered = " ".join(f"{i}.{w}" for i, w in enumerate(w, 1))
     c.secret(f"备份的词是\n{numbered}\n是不是这样", seed_phrase=numbered[2:])
-    p = g.mnemonic(215, 12, zh).split()
-    grid = "\n".join(" ".join(p[i : i + 4]) for i in range(0, 12, 4))
+    w = g.mnemonic(215, 12, zh).split()
+    grid = "\n".join(" ".join(w[i : i + 4]) for i in range(0, 12, 4))
     c.secret(f"截图看不清，我手打一下：\n{grid}", seed_phrase=grid)
     p = g.mnemonic(216, 12, tw)
     c.secret(f"我的助記詞是 {p} 請幫忙", seed_phrase=p)
     p = g.mnemonic(217, 18, tw).replace(" ", "")
     c.secret(f"助記詞：{p}", seed_phrase=p)
-    p = g.mnemonic(218, 12, zh).split()
-    p[5] = "曌"  # a character outside the lists: a typo, the spaced run is still a phrase
-    typo = " ".join(p)
+    w = g.mnemonic(218, 12, zh).split()
+    w[5] = "曌"  # a character outside the lists: a typo, the spaced run is still a phrase
+    typo = " ".join(w)
     c.secret(f"导入提示助记词错误 {typo} 怎么办", seed_phrase=typo)
-    p = g.mnemonic(219, 12, zh).split()
-    p[3], p[4] = p[4], p[3]  # two words swapped: checksum fails, still a phrase
-    swapped = " ".join(p)
+    w = g.mnemonic(219, 12, zh).split()
+    w[3], w[4] = w[4], w[3]  # two words swapped: checksum fails, still a phrase
+    swapped = " ".join(w)
     c.secret(f"钱包助记词 {swapped} 导入失败", seed_phrase=swapped)
     for n in range(4):
         p = g.mnemonic(230 + n, 12)
         c.secret(f"你好，这是我的助记词 {p} 麻烦帮我查一下资产", seed_phrase=p)
     p = g.mnemonic(240, 24)
     c.secret(f"英文助记词：{p}，谢谢", seed_phrase=p)
-    p = g.mnemonic(241).split()
-    numbered = "\n".join(f"{i}、{w}" for i, w in enumerate(p, 1))
+    w = g.mnemonic(241).split()
+    numbered = "\n".join(f"{i}、{w}" for i, w in enumerate(w, 1))
     c.secret(f"助记词如下\n{numbered}", seed_phrase=numbered[2:])
 
 
@@ -127,6 +128,12 @@ def _credentials(c: Corpus) -> None:
     ):
         secret = g.api_secret(50 + n, 32 + n * 4)
         c.secret(template.format(secret), api_secret=secret)
+
+
+def _known_misses(c: Corpus) -> None:
+    p = g.mnemonic(250, 12, "chinese_simplified").replace(" ", "")
+    c.secret(f"{p}谢谢", seed_phrase=p, note="known miss: contiguous, glued to other words, no cue")
+    c.secret("密码是 dragon", password="dragon", note="known miss: an everyday English word")
 
 
 def _cards(c: Corpus) -> None:
@@ -234,6 +241,24 @@ APP 在安卓手机上一打开合约页面就闪退
 充值，提现，交易，都不能用了，怎么回事
 密码：不记得了
 我的密码是什么来着，忘了
+我的账户被冻结了怎么办
+你好我的提现一直没有到账
+请问为什么我的订单被取消了
+客服你好请帮我看看这个问题
+我昨天充值了一千个泰达币到现在还没有到
+帳戶被凍結了請問要怎麼解除
+您好，請問提現為什麼一直在審核中
+私钥和助记词我都没有告诉过别人，为什么币没了
+我的钱包助记词丢了，还能找回吗，钱包里有很多币
+API 密钥泄露了怎么办，需要重新创建吗
+验证码 5 分钟内有效吗
+短信验证码一直收不到，已经试了 3 次
+谷歌验证器换手机了怎么迁移
+卡号填错了，提现到别人的卡上了怎么办
+银行卡扣款成功但是没有到账，金额 1000 元
+合约账户 UID 123456789 请帮我查一下
+提现地址填错了，能撤回吗？时间是 2024-05-18 14:30
+这个月的交易量是 1,234,567.89 USDT，可以升级 VIP 吗
 """.splitlines()
 
 

@@ -1,4 +1,7 @@
-"""Regenerate corpus_en.jsonl and corpus_zh.jsonl (deterministic): .venv/bin/python -m tests.trust.redaction.make_corpus
+"""Regenerate corpus_en.jsonl and corpus_zh.jsonl, deterministically.
+
+    .venv/bin/python -m tests.trust.redaction.make_corpus
+
 
 The tests read the stored files, so a change here shows up as a reviewed diff of the data.
 """
@@ -12,7 +15,7 @@ def main() -> None:
     """Build both corpora and write them next to this module."""
     for corpus in (corpus_en.build(), corpus_zh.build()):
         path = corpus.write()
-        secrets = sum(len(e["secrets"]) for e in corpus.entries)  # type: ignore[arg-type]
+        secrets = sum(len(e["secrets"]) for e in corpus.entries)  # type: ignore[arg-type, misc]
         print(f"{path.name}: {len(corpus.entries)} entries, {secrets} secrets")
 
 

@@ -55,7 +55,7 @@ def score(entries: list[dict[str, object]], redactor: Redactor) -> Score:
         redaction = redactor.redact(text)
         found = {(f.kind.value, f.start, f.end) for f in redaction.findings}
         wanted = expected_spans(entry)
-        for kind, start, end in found & wanted:
+        for kind, _start, _end in found & wanted:
             result.tp[kind] += 1
         for kind, start, end in found - wanted:
             result.fp[kind] += 1

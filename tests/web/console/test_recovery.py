@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from kefu.audit.models import AuditEvent
 from kefu.auth.roles import Role
+from kefu.conversations.models import Attachment
 from kefu.core.clock import FrozenClock, utcnow
 from kefu.db.uow import transaction
 from kefu.integrations.exchange.schemas import AccountStatus
@@ -74,7 +75,8 @@ async def test_a_reviewer_lists_opens_and_decides_a_case(
     assert '<span class="badge account-locked">locked</span>' in page.text  # the exchange's lookup
     for attachment_id in submitted.attachment_ids.values():
         assert f'src="/console/recovery/documents/{attachment_id}"' in page.text
-    assert 'id="approve-form"' in page.text and 'id="reject-form"' in page.text
+    assert 'id="approve-form"' in page.text
+    assert 'id="reject-form"' in page.text
 
     claimed = await client.post(f"/api/v1/recovery/cases/{submitted.case_id}/claim", headers=_csrf(client))
     assert claimed.status_code == 200, claimed.text
@@ -86,14 +88,17 @@ async def test_a_reviewer_lists_opens_and_decides_a_case(
     )
     assert decided.status_code == 200, decided.text
     body = decided.json()
-    assert body["status"] == "approved" and body["unlocked_uid"] == "10000002"
+    assert body["status"] == "approved"
+    assert body["unlocked_uid"] == "10000002"
     assert body["security_hold_reason"] == "withdrawals_24h_after_unlock"
     bob = await runtime.exchange.find_account(uid="10000002")
-    assert bob is not None and bob.status == AccountStatus.ACTIVE
+    assert bob is not None
+    assert bob.status == AccountStatus.ACTIVE
 
     after = await client.get(f"/console/recovery/{submitted.case_id}")
     assert 'id="approve-form"' not in after.text
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in after.text and HOSTILE not in after.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in after.text
+    assert HOSTILE not in after.text
     assert "Withdrawals are locked for 24 hours after an account is unlocked." in after.text
     again = await client.post(
         f"/api/v1/recovery/cases/{submitted.case_id}/decision",
@@ -104,7 +109,8 @@ async def test_a_reviewer_lists_opens_and_decides_a_case(
     decided_list = await client.get("/console/recovery?state=decided")
     assert submitted.reference in decided_list.text
     open_list = await client.get("/console/recovery?state=<script>")
-    assert open_list.status_code == 200 and submitted.reference not in open_list.text
+    assert open_list.status_code == 200
+    assert submitted.reference not in open_list.text
 
 
 async def test_documents_are_watermarked_never_cached_and_every_view_audited(
@@ -123,15 +129,11 @@ async def test_documents_are_watermarked_never_cached_and_every_view_audited(
         assert shown.headers["content-disposition"].startswith("inline;")
         assert "sandbox" in shown.headers["content-security-policy"]
     async with runtime.sessionmaker() as session:
-        blob_key = await session.scalar(
-            select(RecoveryDocument.attachment_id).where(RecoveryDocument.attachment_id == front)
-        )
-        assert blob_key == front
-        from kefu.conversations.models import Attachment
-
         attachment = await session.get(Attachment, front)
         assert attachment is not None
-    original = await open_document(runtime.blobs, keyring_from_settings(runtime.settings), attachment.blob_key, front)
+    original = await open_document(
+        runtime.blobs, keyring_from_settings(runtime.settings), attachment.blob_key, front
+    )
     assert shown.content != original  # the watermark changed the pixels
     with Image.open(io.BytesIO(shown.content)) as image, Image.open(io.BytesIO(original)) as plain:
         assert image.size == plain.size
@@ -142,13 +144,16 @@ async def test_documents_are_watermarked_never_cached_and_every_view_audited(
 
     # Purged after the decision: gone for good.
     async with transaction(runtime.sessionmaker) as session:
-        document = await session.scalar(select(RecoveryDocument).where(RecoveryDocument.attachment_id == front))
+        document = await session.scalar(
+            select(RecoveryDocument).where(RecoveryDocument.attachment_id == front)
+        )
         assert document is not None
         document.purged_at = utcnow()
     assert (await client.get(url)).status_code == 410
     assert (await client.get(f"/console/recovery/documents/{uuid.uuid4()}")).status_code == 404
     page = await client.get(f"/console/recovery/{submitted.case_id}")
-    assert f'src="{url}"' not in page.text and "Deleted on" in page.text
+    assert f'src="{url}"' not in page.text
+    assert "Deleted on" in page.text
 
 
 async def test_a_refused_unlock_is_shown_and_the_case_stays_open(
@@ -166,7 +171,8 @@ async def test_a_refused_unlock_is_shown_and_the_case_stays_open(
     assert "frozen" in refused.json()["error"]["message"]
     async with runtime.sessionmaker() as session:
         case = await session.get(RecoveryCase, submitted.case_id)
-        assert case is not None and case.status == RecoveryStatus.SUBMITTED
+        assert case is not None
+        assert case.status == RecoveryStatus.SUBMITTED
     invalid = await client.post(
         f"/api/v1/recovery/cases/{submitted.case_id}/decision",
         json={"decision": "approve", "template": "mismatch"},
@@ -174,7 +180,8 @@ async def test_a_refused_unlock_is_shown_and_the_case_stays_open(
     )
     assert invalid.status_code == 422
     no_csrf = await client.post(
-        f"/api/v1/recovery/cases/{submitted.case_id}/decision", json={"decision": "reject", "template": "mismatch"}
+        f"/api/v1/recovery/cases/{submitted.case_id}/decision",
+        json={"decision": "reject", "template": "mismatch"},
     )
     assert no_csrf.status_code == 403
 
@@ -184,7 +191,11 @@ async def test_everyone_but_reviewers_gets_404_and_is_audited(
 ) -> None:
     submitted = await _case(runtime)
     front = submitted.attachment_ids[DocumentKind.ID_FRONT]
-    paths = ["/console/recovery", f"/console/recovery/{submitted.case_id}", f"/console/recovery/documents/{front}"]
+    paths = [
+        "/console/recovery",
+        f"/console/recovery/{submitted.case_id}",
+        f"/console/recovery/documents/{front}",
+    ]
     # An agent signed in through the pages.
     await make_agent(runtime.sessionmaker, "li@kefu.test")
     await sign_in(client, "li@kefu.test")
@@ -197,7 +208,7 @@ async def test_everyone_but_reviewers_gets_404_and_is_audited(
     assert len(await _audit(runtime, "access.denied")) == 4
     # A reviewer's API token: tokens never proved a second factor.
     token = await make_agent(runtime.sessionmaker, "kyc-script@kefu.test", role=Role.KYC_REVIEWER)
-    anonymous = httpx.AsyncClient(transport=client._transport, base_url="http://kefu.test")  # noqa: SLF001
+    anonymous = httpx.AsyncClient(transport=client._transport, base_url="http://kefu.test")
     async with anonymous:
         by_token = await anonymous.post(
             f"/api/v1/recovery/cases/{submitted.case_id}/decision",
@@ -209,4 +220,20 @@ async def test_everyone_but_reviewers_gets_404_and_is_audited(
         assert signed_out.status_code == 303
     async with runtime.sessionmaker() as session:
         case = await session.get(RecoveryCase, submitted.case_id)
-        assert case is not None and case.status == RecoveryStatus.SUBMITTED
+        assert case is not None
+        assert case.status == RecoveryStatus.SUBMITTED
+
+
+async def test_a_reviewer_without_a_second_factor_is_sent_to_enrol(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    submitted = await _case(runtime)
+    await make_agent(runtime.sessionmaker, "new-kyc@kefu.test", role=Role.KYC_REVIEWER)
+    signed = await sign_in(client, "new-kyc@kefu.test")
+    assert signed.headers["location"] == "/login/enroll"
+    for path in ("/console/recovery", f"/console/recovery/{submitted.case_id}"):
+        response = await client.get(path)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login/enroll")
+    claim = await client.post(f"/api/v1/recovery/cases/{submitted.case_id}/claim", headers=_csrf(client))
+    assert claim.status_code in (401, 404)

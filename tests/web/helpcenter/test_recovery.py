@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kefu.conversations.models import Attachment, Conversation
+from kefu.core.errors import InvalidInput
 from kefu.jobs.models import OutboxJob
 from kefu.recovery.documents import open_document
 from kefu.recovery.models import RecoveryCase, RecoveryDocument
@@ -48,12 +49,17 @@ def _files(**changes: bytes | None) -> dict[str, tuple[str, bytes, str]]:
         "id_front": jpeg_with_exif(size=(64, 40)),
         "id_back": png((64, 40), "white"),
         "selfie": jpeg_with_exif(size=(48, 64)),
-    } | changes
+    }
+    photos.update(changes)
     return {name: (f"{name}.jpg", data, "image/jpeg") for name, data in photos.items() if data is not None}
 
 
 async def _post(
-    client: httpx.AsyncClient, locale: str = "en", *, fields: dict[str, str] | None = None, **files: bytes | None
+    client: httpx.AsyncClient,
+    locale: str = "en",
+    *,
+    fields: dict[str, str] | None = None,
+    **files: bytes | None,
 ) -> httpx.Response:
     if "kefu_csrf" not in client.cookies:
         await client.get(f"/hc/{locale}/recovery")
@@ -77,7 +83,9 @@ def _error(response: httpx.Response, name: str) -> str:
 
 
 @pytest.mark.parametrize("locale", ["en", "zh-CN"])
-async def test_the_form_renders_in_both_locales_with_a_csrf_token(client: httpx.AsyncClient, locale: str) -> None:
+async def test_the_form_renders_in_both_locales_with_a_csrf_token(
+    client: httpx.AsyncClient, locale: str
+) -> None:
     page = await client.get(f"/hc/{locale}/recovery")
     assert page.status_code == 200
     assert page.headers["cache-control"] == "no-store"
@@ -93,7 +101,8 @@ async def test_the_form_renders_in_both_locales_with_a_csrf_token(client: httpx.
     accepts = {attrs.get("accept") for tag, attrs in tags if attrs.get("type") == "file"}
     assert accepts == {"image/jpeg,image/png,image/webp"}
     for tag, attrs in tags:
-        assert "style" not in attrs and not [n for n in attrs if n.startswith("on")], tag
+        assert "style" not in attrs, tag
+        assert not [n for n in attrs if n.startswith("on")], tag
         if tag == "script":
             assert attrs["src"].startswith("/static/")
     # Linked from the contact page and the help center's home.
@@ -102,7 +111,9 @@ async def test_the_form_renders_in_both_locales_with_a_csrf_token(client: httpx.
         assert f'href="/hc/{locale}/recovery"' in linking.text
 
 
-async def test_a_good_post_opens_a_case_with_sealed_clean_documents(client: httpx.AsyncClient, runtime: Runtime) -> None:
+async def test_a_good_post_opens_a_case_with_sealed_clean_documents(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     response = await _post(client)
     assert response.status_code == 303, response.text[:2000]
     location = response.headers["location"]
@@ -117,24 +128,31 @@ async def test_a_good_post_opens_a_case_with_sealed_clean_documents(client: http
     for path in blobs:  # at rest only envelopes: no JPEG or PNG signature, no metadata
         raw = path.read_bytes()
         assert raw.startswith(b"KFE1")
-        assert b"KefuCam" not in raw and b"\xff\xd8\xff" not in raw[:16]
+        assert b"KefuCam" not in raw
+        assert b"\xff\xd8\xff" not in raw[:16]
     keyring = keyring_from_settings(runtime.settings)
     async with runtime.sessionmaker() as session:
         case = await session.scalar(select(RecoveryCase))
         assert case is not None
         assert (case.email, case.exchange_uid, case.phone, case.reason) == (
-            "bob.trader@example.com", "10000002", "+447700900123", "lost_2fa"
+            "bob.trader@example.com",
+            "10000002",
+            "+447700900123",
+            "lost_2fa",
         )
         rows = (
             await session.execute(
-                select(RecoveryDocument, Attachment).join(Attachment, Attachment.id == RecoveryDocument.attachment_id)
+                select(RecoveryDocument, Attachment).join(
+                    Attachment, Attachment.id == RecoveryDocument.attachment_id
+                )
             )
         ).all()
         assert sorted(str(d.kind) for d, _a in rows) == ["id_back", "id_front", "selfie"]
         for _document, attachment in rows:
             assert attachment.sensitive
             photo = await open_document(runtime.blobs, keyring, attachment.blob_key, attachment.id)
-            assert b"KefuCam" not in photo and b"GPS" not in photo
+            assert b"KefuCam" not in photo
+            assert b"GPS" not in photo
         jobs = list(await session.scalars(select(OutboxJob).where(OutboxJob.name == "mail.send")))
     payloads: list[dict[str, Any]] = [job.payload for job in jobs]
     assert [p["template"] for p in payloads] == ["recovery_received"]
@@ -167,7 +185,11 @@ async def test_missing_photos_and_bad_fields_answer_422_and_keep_what_was_typed(
     ("photo", "status", "message"),
     [
         (pdf(), 415, "Send a JPEG, PNG or WebP photo."),
-        (b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>", 415, "Send a JPEG, PNG or WebP photo."),
+        (
+            b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+            415,
+            "Send a JPEG, PNG or WebP photo.",
+        ),
         (jpeg_with_exif()[:200], 422, "This photo could not be read. Take it again and send it."),
         (noise_png((400, 400)), 413, "This photo is larger than 0.3 MB."),
     ],
@@ -187,7 +209,8 @@ async def test_a_body_far_over_the_limit_is_refused_before_it_is_read(client: ht
     response = await client.post(
         "/hc/en/recovery",
         content=b"x" * 10,
-        headers=ORIGIN | {"content-type": "multipart/form-data; boundary=b", "content-length": str(10 * LIMIT)},
+        headers=ORIGIN
+        | {"content-type": "multipart/form-data; boundary=b", "content-length": str(10 * LIMIT)},
     )
     assert response.status_code == 413
 
@@ -198,17 +221,24 @@ async def test_foreign_origins_missing_tokens_and_other_bodies_are_refused(
     await client.get("/hc/en/recovery")
     token = client.cookies["kefu_csrf"]
     foreign = await client.post(
-        "/hc/en/recovery", data={"csrf_token": token} | _fields(), files=_files(), headers={"origin": "https://evil.example"}
+        "/hc/en/recovery",
+        data={"csrf_token": token} | _fields(),
+        files=_files(),
+        headers={"origin": "https://evil.example"},
     )
     assert foreign.status_code == 403
     missing = await client.post("/hc/en/recovery", data=_fields(), files=_files(), headers=ORIGIN)
     assert missing.status_code == 403
-    wrong = await client.post("/hc/en/recovery", data={"csrf_token": "x" * 32} | _fields(), files=_files(), headers=ORIGIN)
+    wrong = await client.post(
+        "/hc/en/recovery", data={"csrf_token": "x" * 32} | _fields(), files=_files(), headers=ORIGIN
+    )
     assert wrong.status_code == 403
     urlencoded = await client.post("/hc/en/recovery", data={"csrf_token": token} | _fields(), headers=ORIGIN)
     assert urlencoded.status_code == 415
     garbage = await client.post(
-        "/hc/en/recovery", content=b"--b\r\nnonsense", headers=ORIGIN | {"content-type": "multipart/form-data; boundary=b"}
+        "/hc/en/recovery",
+        content=b"--b\r\nnonsense",
+        headers=ORIGIN | {"content-type": "multipart/form-data; boundary=b"},
     )
     assert garbage.status_code in (400, 403)
     assert (await client.post("/hc/xx/recovery", data={}, headers=ORIGIN)).status_code == 404
@@ -218,7 +248,9 @@ async def test_foreign_origins_missing_tokens_and_other_bodies_are_refused(
 async def test_duplicate_fields_are_refused(client: httpx.AsyncClient, runtime: Runtime) -> None:
     await client.get("/hc/en/recovery")
     token = client.cookies["kefu_csrf"]
-    data: dict[str, Any] = {"csrf_token": token} | _fields() | {"email": ["bob@example.com", "mallory@example.com"]}
+    data: dict[str, Any] = (
+        {"csrf_token": token} | _fields() | {"email": ["bob@example.com", "mallory@example.com"]}
+    )
     response = await client.post("/hc/en/recovery", data=data, files=_files(), headers=ORIGIN)
     assert response.status_code == 400
     assert await _stored(runtime) == (0, 0, [])
@@ -237,3 +269,26 @@ async def test_the_confirmation_shows_only_well_formed_references(client: httpx.
     assert page.status_code == 200
     assert "hc-reference" not in page.text
     assert "<script>alert" not in page.text
+
+
+async def test_a_failed_transaction_leaves_no_sealed_blob_behind(
+    client: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kefu.web.helpcenter import recovery
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(recovery, "do_submit_recovery", broken)
+    with pytest.raises(RuntimeError):
+        await _post(client)
+    assert await _stored(runtime) == (0, 0, [])
+
+    async def refused(*args: object, **kwargs: object) -> None:
+        raise InvalidInput("not a valid email address", fields={"customer.email": "bad"})
+
+    monkeypatch.setattr(recovery, "do_submit_recovery", refused)
+    response = await _post(client)
+    assert response.status_code == 422
+    assert _error(response, "email") == "Please check this field."
+    assert await _stored(runtime) == (0, 0, [])
