@@ -101,7 +101,7 @@ async def test_first_message_opens_a_chat_and_a_resend_is_not_a_second_message(
     live: Live, db: Database
 ) -> None:
     async with chat(live) as (socket, welcome):
-        assert welcome["customer"] == {"identified": False, "name": None}
+        assert welcome["customer"] == {"identified": False, "name": None, "anti_phishing_code": None}
         assert set(welcome["availability"]) == {"online", "reason", "opens_at", "estimated_wait_seconds"}
         assert welcome["limits"]["max_body_chars"] == 4000
         assert await replay(socket) == ([], 0)
