@@ -1,7 +1,7 @@
 """Secrets stated in words: passwords and exchange API secrets (operator patterns included).
 
-Each detector needs a cue ("password is", "密码：", "API secret:") directly
-before the value, and replaces only the value. Cue-free text is never scanned value by value.
+Each detector needs a cue ("password is", "密码：", "API secret:") directly before the value, and
+replaces only the value. Text without a cue word is not scanned further.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ _EN_PASSWORD = re.compile(
     r"(?:\s+(?:is|was|would\s+be|will\s+be)(?![a-z])\s*[:=：]?|\s*[:=：])"
     rf"[^\S\n]*\n?[^\S\n]*{_VALUE}"
 )
-# Chinese passwords are ASCII: the value stops at the first Chinese character or space.
 # Chinese passwords are ASCII: the value stops at the first Chinese character or space. The cue
 # is the bare word ("登录密码", "资金密码" end with it), which keeps the pattern fast to scan.
 _ZH_PASSWORD = re.compile(
@@ -64,8 +63,8 @@ def hints(low: str) -> frozenset[str]:
     return frozenset(name for name, pattern in _FAMILIES.items() if pattern.search(low))
 
 
-# Words that follow "password is" in ordinary sentences ("my password is wrong"), on top of the
-# BIP-39 English list, which holds most other everyday words ("correct", "expired" is not one).
+# Words that follow "password is" in ordinary sentences ("my password is incorrect"), on top of the
+# BIP-39 English list, which holds most other everyday words ("wrong", "correct").
 _STATEMENT_WORDS = """
     the not incorrect invalid expired too definitely being been still changed working locked reset
     forgotten needed required accepted rejected this that these those what which there here very really
@@ -166,7 +165,7 @@ def compile_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
             raise ValueError(
                 f"api_secret_patterns[{i}] is not a valid regular expression ({exc}): {pattern!r}"
             ) from exc
-        if regex.fullmatch("") is not None or regex.search("") is not None:
+        if regex.search("") is not None:
             raise ValueError(f"api_secret_patterns[{i}] matches the empty string: {pattern!r}")
         compiled.append(regex)
     return tuple(compiled)

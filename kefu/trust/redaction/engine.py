@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from kefu.trust.redaction.cards import find_cards
@@ -21,6 +22,10 @@ from kefu.trust.redaction.mnemonics import find_mnemonics
 # No secret is shorter: a 4-digit code after a 2-letter cue ("验证码1234" is 7).
 _SHORTEST = 5
 _SHORTEST_KEY = 51  # a WIF key; hex keys are 64
+# Cheap gates, one search each: every card starts with a group of four digits; every key is a run of
+# at least 51 ASCII letters and digits.
+_CARD_GATE = re.compile("[0-9０-９]{4}")
+_KEY_GATE = re.compile("[0-9A-Za-z]{51}")
 
 
 class Redactor:
@@ -32,6 +37,8 @@ class Redactor:
     """
 
     def __init__(self, api_secret_patterns: Sequence[str] = ()) -> None:
+        if isinstance(api_secret_patterns, str):  # would be read as one pattern per character
+            raise TypeError("api_secret_patterns is a sequence of patterns, not one string")
         self._patterns = compile_patterns(tuple(api_secret_patterns))
 
     def find(self, text: str) -> tuple[Finding, ...]:
@@ -49,8 +56,10 @@ class Redactor:
 
 def _builtin(text: str) -> list[Finding]:
     low = lowered(text)
-    findings: list[Finding] = [*find_mnemonics(text), *find_cards(text, low)]
-    if len(text) >= _SHORTEST_KEY:
+    findings: list[Finding] = [*find_mnemonics(text)]
+    if _CARD_GATE.search(text):
+        findings += find_cards(text, low)
+    if len(text) >= _SHORTEST_KEY and _KEY_GATE.search(text):
         findings += find_hex_keys(text, low)
         findings += find_base58_keys(text, low)
     if "rypto" in low:

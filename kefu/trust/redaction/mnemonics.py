@@ -41,8 +41,10 @@ _INVISIBLE_CHARS = (
 _WHITESPACE = re.compile(r"\s+")
 _DIGITS = re.compile(r"\d+")
 _MIN_WORDS = 12
-# Runs up to this many words are searched at every offset for a checksum-valid phrase.
-_ANY_OFFSET = 48
+Token = tuple[int, int, str]  # (start, end, word) in the original text
+# A checksum-valid phrase is looked for at most this many words in from either end of a run (a label
+# such as "my seed phrase" before it, "please help" after it); a bound keeps long runs cheap.
+_EDGE_WORDS = 4
 _LABEL_WORDS = frozenset(
     {"seed", "phrase", "word", "words", "secret", "key", "mnemonic", "recovery", "backup"}
 )
@@ -55,9 +57,10 @@ _ZH_SPACED = re.compile(
     rf"[{_CJK}](?<![{_CJK}][{_CJK}])(?![{_CJK}])(?:{_ZH_SEP}{{1,8}}[{_CJK}](?![{_CJK}])){{11,}}"
 )
 _ZH_CHAR = re.compile(rf"[{_CJK}]")
+# Literal alternatives (no IGNORECASE) keep this search fast; it runs once per long Chinese run.
 _ZH_CUE = re.compile(
-    r"助记词|助記詞|记忆词|記憶詞|种子|種子|恢复|恢復|备份|備份|钱包|錢包|私钥|私鑰|seed|mnemonic|phrase|words",
-    re.IGNORECASE,
+    "助记词|助記詞|记忆词|記憶詞|种子|種子|恢复|恢復|备份|備份|钱包|錢包|私钥|私鑰"
+    "|seed|Seed|SEED|mnemonic|Mnemonic|MNEMONIC|phrase|Phrase|PHRASE|words|Words|WORDS"
 )
 _CUE_REACH = 24
 # Chinese prose uses the frequent characters (the lists are ordered by frequency); a mnemonic's
@@ -66,22 +69,40 @@ _CUE_REACH = 24
 _FREQUENT = 500
 
 
+# Checksums computed per text (plus one per 32 characters). Realistic text needs a few per candidate
+# run; text stuffed with thousands of list-word runs would need millions. Past the budget, runs can
+# still be likely phrases (English and spaced Chinese), just not certain ones.
+_CHECKSUM_BUDGET = 4096
+
+
+class _Budget:
+    def __init__(self, text: str) -> None:
+        self.left = _CHECKSUM_BUDGET + len(text) // 32
+
+    def spend(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
 @cache
 def _zh_run() -> re.Pattern[str]:
-    chars = char_class(chinese_chars())
-    return re.compile(rf"{chars}(?:[ \u3000]?{chars}){{11,}}")
+    """Runs of ≥ 12 wordlist characters (single spaces allowed), matched from the run's start only:
+    without the look-behinds every position inside a long prose run would rescan it."""
+    x = char_class(chinese_chars())
+    return re.compile(rf"{x}(?<!{x}{x})(?<!{x}[ \u3000]{x})(?:[ \u3000]?{x}){{11,}}")
 
 
 def find_mnemonics(text: str) -> Iterator[Finding]:
     """Seed phrases: English runs of ≥ 12 words, Chinese spaced or checksum-valid contiguous runs."""
+    budget = _Budget(text)
     if len(text) >= _MIN_WORDS * 4 - 1:  # twelve 3-letter words and eleven separators
-        yield from _find_english(text)
+        yield from _find_english(text, budget)
     if len(text) >= _MIN_WORDS and not text.isascii():
-        yield from _find_chinese_spaced(text)
-        yield from _find_chinese_contiguous(text)
+        yield from _find_chinese_spaced(text, budget)
+        yield from _find_chinese_contiguous(text, budget)
 
 
-def _find_english(text: str) -> Iterator[Finding]:
+def _find_english(text: str, budget: _Budget) -> Iterator[Finding]:
     index = word_index("english")
     for run in _EN_RUN.finditer(text):
         base = run.start()
@@ -89,23 +110,20 @@ def _find_english(text: str) -> Iterator[Finding]:
             (base + m.start(), base + m.end(), m.group().lower()) for m in _EN_WORD.finditer(run.group())
         ]
         member = [word in index for _, _, word in tokens]
-        for piece, typos in _dense_pieces(tokens, member, _english_typo):
-            yield from _judge_english(text, piece, typos, index)
+        for piece, _typos in _dense_pieces(tokens, member, _english_typo):
+            yield from _judge_english(text, piece, index, budget)
 
 
-def _find_chinese_spaced(text: str) -> Iterator[Finding]:
+def _find_chinese_spaced(text: str, budget: _Budget) -> Iterator[Finding]:
     indexes = tuple(word_index(name) for name in CHINESE_LISTS)
     for run in _ZH_SPACED.finditer(text):
         base = run.start()
         tokens = [(base + m.start(), base + m.end(), m.group()) for m in _ZH_CHAR.finditer(run.group())]
         member = [any(c in index for index in indexes) for _, _, c in tokens]
         for piece, typos in _dense_pieces(tokens, member, None):
-            window = None if typos else _checksum_window(piece, indexes, 1.0)
+            window = None if typos else _checksum_window(piece, indexes, 1.0, budget)
             span = window or piece
             yield Finding(SecretKind.SEED_PHRASE, span[0][0], span[-1][1], certain=window is not None)
-
-
-Token = tuple[int, int, str]
 
 
 def _english_typo(word: str) -> bool:
@@ -177,14 +195,16 @@ def _close(tokens: list[Token], member: list[bool], stretch: list[int]) -> Itera
         part = []
 
 
-def _judge_english(text: str, piece: list[Token], typos: int, index: dict[str, int]) -> Iterator[Finding]:
+def _judge_english(
+    text: str, piece: list[Token], index: dict[str, int], budget: _Budget
+) -> Iterator[Finding]:
     core = piece
     while core and core[0][2] not in index:
         core = core[1:]
     while core and core[-1][2] not in index:
         core = core[:-1]
     if all(w in index for _, _, w in core):
-        window = _checksum_window(core, (index,), 2 / 3)
+        window = _checksum_window(core, (index,), 2 / 3, budget)
         if window is not None:
             yield Finding(SecretKind.SEED_PHRASE, window[0][0], window[-1][1], certain=True)
             return
@@ -207,26 +227,29 @@ def _uniform_separators(text: str, tokens: list[Token]) -> bool:
 
 
 def _checksum_window(
-    tokens: list[Token], indexes: Sequence[dict[str, int]], common_share: float
+    tokens: list[Token], indexes: Sequence[dict[str, int]], common_share: float, budget: _Budget
 ) -> list[Token] | None:
-    """The longest checksum-valid phrase in the run (any offset in a short run, else its start or end).
+    """The longest checksum-valid phrase in the run, starting or ending near one of the run's ends.
 
     `common_share` bounds the share of everyday words (English): prose made only of list words
     passes a 12-word checksum one time in sixteen.
     """
     count = len(tokens)
+    id_lists = [[index.get(w, -1) for _, _, w in tokens] for index in indexes]
     for size in reversed(VALID_LENGTHS):
         if size > count:
             continue
-        offsets = range(count - size + 1) if count <= _ANY_OFFSET else (0, count - size)
+        last = count - size
+        offsets = sorted({*range(min(_EDGE_WORDS, last) + 1), *range(max(0, last - _EDGE_WORDS), last + 1)})
         for offset in offsets:
-            window = tokens[offset : offset + size]
-            for index in indexes:
-                if (
-                    all(w in index for _, _, w in window)
-                    and checksum_ok([index[w] for _, _, w in window])
-                    and (common_share >= 1 or _common_share(window) <= common_share)
-                ):
+            for ids in id_lists:
+                window_ids = ids[offset : offset + size]
+                if -1 in window_ids:
+                    continue
+                if not budget.spend():
+                    return None
+                window = tokens[offset : offset + size]
+                if checksum_ok(window_ids) and (common_share >= 1 or _common_share(window) <= common_share):
                     return window
     return None
 
@@ -241,7 +264,7 @@ def _after_label(text: str, tokens: list[Token]) -> list[Token]:
     return tokens
 
 
-def _find_chinese_contiguous(text: str) -> Iterator[Finding]:
+def _find_chinese_contiguous(text: str, budget: _Budget) -> Iterator[Finding]:
     indexes = tuple(word_index(name) for name in CHINESE_LISTS)
     for run in _zh_run().finditer(text):
         group = run.group()
@@ -262,16 +285,16 @@ def _find_chinese_contiguous(text: str) -> Iterator[Finding]:
             ]
         for index in indexes:
             ids = [index.get(c, -1) for c in chars]
-            window = next((w for w in windows if _phrase(ids[w[0] : w[1]], w[2])), None)
+            window = next((w for w in windows if _phrase(ids[w[0] : w[1]], w[2], budget)), None)
             if window is not None:
                 start, end = positions[window[0]], positions[window[1] - 1] + 1
                 yield Finding(SecretKind.SEED_PHRASE, start, end, certain=True)
                 break
 
 
-def _phrase(ids: list[int], frequent_share: float) -> bool:
+def _phrase(ids: list[int], frequent_share: float, budget: _Budget) -> bool:
     """All in the list, random-looking (few frequent characters), checksum-valid."""
     if -1 in ids:
         return False
     frequent = sum(1 for i in ids if i < _FREQUENT)
-    return frequent <= frequent_share * len(ids) and checksum_ok(ids)
+    return frequent <= frequent_share * len(ids) and budget.spend() and checksum_ok(ids)

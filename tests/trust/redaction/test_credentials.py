@@ -170,3 +170,8 @@ def test_operator_patterns() -> None:
 def test_bad_operator_patterns_are_refused(pattern: str, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         Redactor([r"ok_\d+", pattern] if "[1]" in message else [pattern])
+
+
+def test_one_string_is_not_a_list_of_patterns() -> None:
+    with pytest.raises(TypeError, match="not one string"):
+        Redactor(r"bx_\w{32}")

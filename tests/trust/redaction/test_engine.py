@@ -128,6 +128,9 @@ _HOSTILE: dict[str, Callable[[], str]] = {
     "words and typos": lambda: " ".join(
         ("zzzzzz", "abandon", "abandn", "qqqqqq")[i % 4] for i in range(MB // 7)
     ),
+    "runs of 30 list words": lambda: ("abandon " * 30 + "I ") * (MB // 242),
+    "runs of 48 list words": lambda: ("abandon " * 48 + "I ") * (MB // 386),
+    "spaced runs of 30": lambda: ("的 " * 30 + "我们 ") * (MB // 63),
     "wordlist characters": lambda: "的一是在不了有和人这中大" * (MB // 12),
     "spaced characters": lambda: "的 一 是 在 " * (MB // 8),
     "twelve-character runs": lambda: "敲艇稿受体鸭类培爷负拟帮，" * (MB // 13),
@@ -155,3 +158,13 @@ def test_a_megabyte_of_hostile_text_finishes_in_seconds(name: str) -> None:
     elapsed = time.perf_counter() - started
     assert elapsed < 5, f"{name}: {elapsed:.1f}s"
     assert len(result.text) >= len(text) // 4 or result.changed
+
+
+def test_a_phrase_after_a_flood_of_candidate_runs_is_still_redacted() -> None:
+    # Checksums per text are bounded; past the bound a phrase is still redacted, as likely.
+    flood = ("的 " * 30 + "我们 ") * 4000
+    phrase = g.mnemonic(11)
+    result = redact(f"{flood}\nmy words: {phrase}")
+    last = result.findings[-1]
+    assert last.kind is SecretKind.SEED_PHRASE
+    assert result.text.endswith(f"my words: {placeholder(SecretKind.SEED_PHRASE)}")
