@@ -26,10 +26,10 @@ from kefu.pubsub.base import PubSub
 from kefu.pubsub.factory import create_pubsub
 from kefu.registry import bind_job_handlers, load_job_modules
 from kefu.settings import Settings
-from kefu.trust.scrubbing import configure_redaction
 from kefu.storage.base import BlobStore
 from kefu.storage.factory import create_blob_store
 from kefu.storage.s3 import S3BlobStore
+from kefu.trust.scrubbing import configure_redaction
 
 log = structlog.get_logger(__name__)
 

@@ -149,7 +149,8 @@ class Settings(BaseSettings):
                 try:
                     re.compile(line.strip())
                 except re.error as error:
-                    raise ValueError(f"redaction_patterns line {number} is not a regular expression: {error}") from None
+                    message = f"redaction_patterns line {number} is not a regular expression: {error}"
+                    raise ValueError(message) from None
         return self
 
     @property

@@ -52,7 +52,9 @@ async def _messages(db: Database, conversation_id: uuid.UUID) -> list[Message]:
 async def _audits(db: Database) -> list[AuditEvent]:
     async with db.sessionmaker() as session:
         return list(
-            await session.scalars(select(AuditEvent).where(AuditEvent.action == "conversation.secret_redacted"))
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "conversation.secret_redacted")
+            )
         )
 
 
@@ -67,7 +69,8 @@ async def test_a_pasted_seed_phrase_never_reaches_the_table(db: Database) -> Non
     assert notice.author_kind == AuthorKind.SYSTEM
     assert notice.kind == MessageKind.REPLY
     assert notice.data == {"notice": NOTICE, "kinds": ["seed_phrase"]}
-    assert "seed phrase" in notice.body and "scammer" in notice.body
+    assert "seed phrase" in notice.body
+    assert "scammer" in notice.body
     (audit,) = await _audits(db)
     assert audit.details["kinds"] == ["seed_phrase"]
     assert audit.details["where"] == "body"
@@ -80,7 +83,8 @@ async def test_the_notice_speaks_the_customers_language(db: Database) -> None:
     conversation_id = await _open(db, "我的密码是 Hunter2024!", locale="zh-CN")
     first, notice = await _messages(db, conversation_id)
     assert "Hunter2024!" not in first.body
-    assert "密码" in notice.body and "骗子" in notice.body
+    assert "密码" in notice.body
+    assert "骗子" in notice.body
 
 
 async def test_subject_and_form_fields_are_redacted_and_audited(db: Database) -> None:
@@ -113,7 +117,8 @@ async def test_a_reply_is_redacted_once_and_a_retry_adds_no_second_notice(db: Da
     messages = await _messages(db, conversation_id)
     assert [m.author_kind for m in messages] == [AuthorKind.CUSTOMER, AuthorKind.CUSTOMER, AuthorKind.SYSTEM]
     reply = messages[1]
-    assert "123456" not in reply.body and "Tr0ub4dor&3" not in reply.body
+    assert "123456" not in reply.body
+    assert "Tr0ub4dor&3" not in reply.body
     assert set(reply.data["redacted"]) == {"verification_code", "password"}
     assert len(await _audits(db)) == 1
 
@@ -160,5 +165,5 @@ async def test_operator_patterns_redact_exchange_api_secrets(db: Database) -> No
 
 
 def test_a_bad_operator_pattern_is_refused_at_start_up() -> None:
-    with pytest.raises(ValueError, match="pattern|regular expression"):
+    with pytest.raises(ValueError, match=r"pattern|regular expression"):
         configure_redaction("(unclosed")
