@@ -6,18 +6,16 @@ import asyncio
 import getpass
 import json
 import signal
-import uuid
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.roles import Role, Scope
-from kefu.core.errors import KefuError
+from kefu.cli_support import checked_settings, err, in_transaction
 from kefu.kb.cli import kb_app
-from kefu.settings import InsecureSettingsError, Settings, get_settings
+from kefu.settings import get_settings
+from kefu.trust.cli import keys_app
 
 app = typer.Typer(help="Kefu (客服): customer support for cryptocurrency exchanges.", no_args_is_help=True)
 agent_app = typer.Typer(help="Manage support agents.", no_args_is_help=True)
@@ -25,39 +23,7 @@ token_app = typer.Typer(help="Manage API tokens for scripts and integrations.", 
 app.add_typer(agent_app, name="agent")
 app.add_typer(token_app, name="token")
 app.add_typer(kb_app, name="kb")
-err = Console(stderr=True)
-T = TypeVar("T")
-
-
-def _settings() -> Settings:
-    settings = get_settings()
-    try:
-        settings.check_production_ready()
-    except InsecureSettingsError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    return settings
-
-
-def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one committed transaction against the configured database."""
-    from kefu.db.engine import create_engine, create_sessionmaker
-    from kefu.db.uow import transaction
-
-    async def run() -> T:
-        engine = create_engine(settings.database_url)
-        try:
-            async with transaction(create_sessionmaker(engine)) as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(run())
-    except KefuError as exc:
-        detail = f" ({exc.fields})" if exc.fields else ""
-        err.print(f"[red]{exc.message}{detail}[/red]")
-        raise typer.Exit(1) from None
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()
@@ -84,7 +50,7 @@ def serve(
 
     from kefu.logging import configure_logging
 
-    settings = _settings()
+    settings = checked_settings()
     configure_logging(settings)
     if not (worker and settings.run_worker_in_serve):
         # Every server process reads its settings afresh (uvicorn starts them from an import string).
@@ -119,7 +85,7 @@ def worker_command(
     from kefu.logging import configure_logging
     from kefu.runtime import build_runtime
 
-    settings = _settings()
+    settings = checked_settings()
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
     configure_logging(settings)
@@ -155,7 +121,7 @@ def smtp_command(
     from kefu.mail.smtp_server import listen_address
     from kefu.runtime import build_runtime
 
-    settings = _settings()
+    settings = checked_settings()
     configure_logging(settings)
     try:
         default_host, default_port = listen_address(settings.smtp_listen) or ("127.0.0.1", 2525)
@@ -197,7 +163,7 @@ def imap_poll_command(
     from kefu.mail.imap_poller import PollResult, build_pollers, poll_all_once
     from kefu.runtime import build_runtime
 
-    settings = _settings()
+    settings = checked_settings()
     configure_logging(settings)
     if not settings.imap_mailboxes:
         err.print("[red]no IMAP mailboxes configured (KEFU_IMAP_MAILBOXES)[/red]")
@@ -242,7 +208,7 @@ def migrate(
     """Create or upgrade the database schema (Alembic)."""
     from kefu.db import migrate as migrations
 
-    settings = _settings()
+    settings = checked_settings()
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     if down:
@@ -257,11 +223,11 @@ def demo() -> None:
     """Load demo content (idempotent): teams, inboxes, agents, customers and conversations."""
     from kefu.demo import DEMO_AGENT_EMAIL, DEMO_AGENT_PASSWORD, do_load_demo
 
-    settings = _settings()
+    settings = checked_settings()
     if settings.env == "production":
         err.print("[red]refusing to load demo content in production[/red]")
         raise typer.Exit(2)
-    created = _in_transaction(settings, do_load_demo)
+    created = in_transaction(settings, do_load_demo)
     err.print(f"Demo content {'loaded' if created else 'already present'}.")
     err.print(f"Demo agent login: {DEMO_AGENT_EMAIL} / {DEMO_AGENT_PASSWORD}  ({settings.base_url}/login)")
 
@@ -278,14 +244,14 @@ def agent_create(
     """Create an agent. Admins and KYC reviewers enrol a second factor at first sign-in."""
     from kefu.auth.actions import do_create_agent
 
-    settings = _settings()
+    settings = checked_settings()
     secret = password or getpass.getpass("Password: ")
 
     async def work(session: AsyncSession) -> str:
         agent = await do_create_agent(session, email=email, name=name, role=role, password=secret, actor=None)
         return str(agent.id)
 
-    agent_id = _in_transaction(settings, work)
+    agent_id = in_transaction(settings, work)
     err.print(f"Created {role.value} {email} ({agent_id}).")
 
 
@@ -303,7 +269,7 @@ def token_create(
     """Print a new API token for an agent (only the token, so scripts can capture it)."""
     from kefu.auth.tokens import do_issue_api_token_as_operator
 
-    settings = _settings()
+    settings = checked_settings()
     scopes = set(scope or [Scope.CONVERSATIONS_READ, Scope.CONVERSATIONS_WRITE])
 
     async def work(session: AsyncSession) -> str:
@@ -312,73 +278,7 @@ def token_create(
         )
         return plaintext
 
-    typer.echo(_in_transaction(settings, work))
-
-
-# --- keys: the master keys of identity documents and anti-phishing codes (docs/account-recovery.md) --
-
-keys_app = typer.Typer(
-    help="Master keys of identity documents and anti-phishing codes (KEFU_DOCUMENT_KEYS).",
-    no_args_is_help=True,
-)
-app.add_typer(keys_app, name="keys")
-
-
-@keys_app.command("generate")
-def keys_generate(
-    key_id: Annotated[
-        str, typer.Option("--key-id", help="Id of the new key (A-Z a-z 0-9 _ -), e.g. the date: k2026-11.")
-    ],
-) -> None:
-    """Print a new 32-byte master key entry "id:BASE64" (put it first in KEFU_DOCUMENT_KEYS)."""
-    from kefu.storage.envelope import generate_key_setting
-
-    try:
-        typer.echo(generate_key_setting(key_id))
-    except ValueError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-
-
-@keys_app.command("rotate")
-def keys_rotate() -> None:
-    """Re-wrap every identity document and anti-phishing code under the active (first) key; safe to rerun."""
-    from kefu.db.engine import create_engine, create_sessionmaker
-    from kefu.db.uow import transaction
-    from kefu.recovery.rotation import RotationReport, rotate_document_keys
-    from kefu.storage.factory import create_blob_store
-    from kefu.trust.anti_phishing import rotate_codes
-    from kefu.trust.keys import keyring_from_settings
-
-    settings = _settings()
-    try:
-        keyring = keyring_from_settings(settings)
-    except ValueError as exc:
-        err.print(f"[red]KEFU_DOCUMENT_KEYS: {exc}[/red]")
-        raise typer.Exit(2) from None
-
-    async def run() -> tuple[RotationReport, int, list[uuid.UUID]]:
-        engine = create_engine(settings.database_url)
-        blobs = create_blob_store(settings)
-        maker = create_sessionmaker(engine)
-        try:
-            report = await rotate_document_keys(maker, blobs, keyring)
-            async with transaction(maker) as session:
-                codes, failed_codes = await rotate_codes(session, keyring)
-            return report, codes, failed_codes
-        finally:
-            await blobs.close()
-            await engine.dispose()
-
-    report, codes, failed_codes = asyncio.run(run())
-    err.print(f"Re-wrapped {report.rewrapped} document(s) under key {report.active_key_id!r}.")
-    err.print(f"Re-wrapped {codes} anti-phishing code(s).")
-    for attachment_id, reason in sorted(report.failed.items()):
-        err.print(f"[red]Could not re-wrap attachment {attachment_id}: {reason}[/red]")
-    for contact_id in failed_codes:
-        err.print(f"[red]Could not re-wrap the anti-phishing code of contact {contact_id}[/red]")
-    if report.failed or failed_codes:
-        raise typer.Exit(1)
+    typer.echo(in_transaction(settings, work))
 
 
 @app.command("config")

@@ -2,59 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.core.errors import KefuError
+from kefu.cli_support import checked_settings, err, in_transaction
 from kefu.kb.importer import ImportReport, export_articles, find_markdown_files, import_articles
-from kefu.settings import InsecureSettingsError, Settings, get_settings
 
 kb_app = typer.Typer(
     help="Import and export the knowledge base (markdown with front matter).", no_args_is_help=True
 )
-err = Console(stderr=True)
-T = TypeVar("T")
-
-
-def _settings() -> Settings:
-    settings = get_settings()
-    try:
-        settings.check_production_ready()
-    except InsecureSettingsError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    return settings
-
-
-def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one committed transaction against the configured database (as `kefu demo`)."""
-    from kefu.db.engine import create_engine, create_sessionmaker
-    from kefu.db.uow import transaction
-    from kefu.registry import load_models
-
-    load_models()  # every mapper, so foreign keys to other domains' tables resolve
-
-    async def run() -> T:
-        engine = create_engine(settings.database_url)
-        try:
-            async with transaction(create_sessionmaker(engine)) as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(run())
-    except KefuError as exc:
-        err.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
 
 
 @kb_app.command("import")
@@ -67,7 +28,7 @@ def import_command(
     if not path.exists():
         err.print(f"[red]{path}: no such file or directory[/red]")
         raise typer.Exit(2)
-    settings = _settings()
+    settings = checked_settings()
     total = len(find_markdown_files(path))
 
     with Progress(
@@ -78,7 +39,7 @@ def import_command(
         async def work(session: AsyncSession) -> ImportReport:
             return await import_articles(session, path, progress=lambda _file: bar.advance(task))
 
-        report = _in_transaction(settings, work)
+        report = in_transaction(settings, work)
     for problem in report.errors:
         # File names and messages come from the files: escaped so they cannot inject markup.
         line = f"[red]{escape(str(problem.path))}[/red]: {escape(problem.message)}"
@@ -96,10 +57,10 @@ def export_command(
     ] = False,
 ) -> None:
     """Write every published article as `<PATH>/<locale>/<slug>.md` with its front matter."""
-    settings = _settings()
+    settings = checked_settings()
 
     async def work(session: AsyncSession) -> int:
         return await export_articles(session, path, include_drafts=drafts)
 
-    count = _in_transaction(settings, work)
+    count = in_transaction(settings, work)
     err.print(f"Exported {count} articles to {path}.")

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kefu.contacts.models import Contact
+from kefu.conversations.schemas import refuse_nul
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.integrations.exchange.schemas import AccountAction
 from kefu.trust.account_actions import do_account_action
@@ -25,9 +26,14 @@ router = APIRouter(tags=["trust"])
 MAX_PREVIEW_CHARACTERS = 100_000
 
 
-class PreviewIn(BaseModel):
+class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # As everywhere: NUL is refused, not stripped (PostgreSQL cannot store it).
+    _no_nul = field_validator("*", mode="before")(refuse_nul)
+
+
+class PreviewIn(_Input):
     text: Annotated[str, Field(max_length=MAX_PREVIEW_CHARACTERS)]
 
 
@@ -100,9 +106,7 @@ async def send_identity_code(
     return PendingOut(destination=challenge.destination, expires_at=challenge.expires_at)
 
 
-class CodeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CodeIn(_Input):
     code: Annotated[str, Field(max_length=64)]
 
 
@@ -140,9 +144,7 @@ async def verify_identity(
     )
 
 
-class AccountActionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AccountActionIn(_Input):
     action: AccountAction
 
 
@@ -190,9 +192,7 @@ class AntiPhishingOut(BaseModel):
     set_at: datetime | None
 
 
-class AntiPhishingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AntiPhishingIn(_Input):
     code: Annotated[str, Field(max_length=200)]
 
 
