@@ -14,23 +14,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.audit.actions import record_audit
 from kefu.audit.models import AuditActorType
 from kefu.auth.actors import AgentActor
+from kefu.conversations.actions import do_update_conversation
 from kefu.conversations.attachments import do_attach_files
 from kefu.conversations.create import do_open_as_visitor
 from kefu.conversations.models import Conversation
-from kefu.conversations.schemas import ConversationCreate, CustomerIn
-from kefu.conversations.states import AuthorKind, Category, MessageKind, Priority
+from kefu.conversations.schemas import ConversationCreate, ConversationUpdate, CustomerIn
+from kefu.conversations.states import AuthorKind, Category, MessageKind, Priority, Status
 from kefu.conversations.timeline import NewMessage, append_message
 from kefu.core.clock import utcnow
 from kefu.core.errors import Conflict, InvalidInput, NotFound
 from kefu.db.uow import independent_transaction
-from kefu.i18n import get_translator
+from kefu.i18n import DEFAULT_LOCALE, get_translator, normalise_locale
 from kefu.inboxes.models import ChannelKind
 from kefu.integrations.exchange.errors import ExchangeError, ExchangeRejected
 from kefu.integrations.exchange.port import ExchangePort
 from kefu.recovery.documents import SealedDocument
 from kefu.recovery.models import OPEN_STATUSES, RecoveryCase, RecoveryDocument, RecoveryStatus
 from kefu.recovery.notices import queue_recovery_decided, queue_recovery_received
-from kefu.recovery.reasons import TEMPLATES, Decision, reason_labels
+from kefu.recovery.reasons import HOLD_REASONS, TEMPLATES, Decision, reason_labels
 from kefu.recovery.schemas import DecisionIn, RecoverySubmission
 from kefu.settings import Settings
 from kefu.storage.uploads import StoredFile
@@ -266,5 +267,29 @@ async def do_decide_case(
         author=AuthorKind.AGENT,
         channel=ChannelKind(conversation.channel),
     )
+    await _tell_customer(session, actor, conversation, case, template.customer_text)
     await queue_recovery_decided(session, case, conversation.reference, settings=settings)
     return case
+
+
+async def _tell_customer(
+    session: AsyncSession, actor: AgentActor, conversation: Conversation, case: RecoveryCase, text: str
+) -> None:
+    """The decision in the customer's thread (My requests), in their language; the request is solved.
+
+    Said by the system, so the origin channel does not deliver it again: the decision email does.
+    """
+    t = get_translator(normalise_locale(conversation.locale) or DEFAULT_LOCALE)
+    lines = [t.gettext(text)]
+    if case.security_hold_reason in HOLD_REASONS and case.security_hold_until:
+        lines.append(t.gettext(HOLD_REASONS[case.security_hold_reason]))
+    await append_message(
+        session,
+        conversation,
+        None,
+        NewMessage(body="\n\n".join(lines), data={"recovery_decision": str(case.status)}),
+        author=AuthorKind.SYSTEM,
+        channel=ChannelKind(conversation.channel),
+    )
+    if conversation.status not in (Status.SOLVED, Status.CLOSED):
+        await do_update_conversation(session, actor, conversation, ConversationUpdate(status=Status.SOLVED))

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from kefu.audit.models import AuditEvent
 from kefu.conversations.models import Attachment, Conversation, Message
-from kefu.conversations.states import Category, MessageKind, Priority
+from kefu.conversations.states import AuthorKind, Category, MessageKind, Priority, Status
 from kefu.core.errors import Conflict, InvalidInput
 from kefu.db.uow import transaction
 from kefu.integrations.exchange.errors import ExchangeRejected, ExchangeUnavailable
@@ -201,3 +201,20 @@ async def test_rejection_tells_the_customer_in_their_language_and_unlocks_nothin
     assert bob is not None
     assert bob.status == AccountStatus.LOCKED
     assert DocumentKind.SELFIE in submitted.attachment_ids
+    # The customer also reads the decision in My requests, and the request is solved.
+    async with runtime.sessionmaker() as session:
+        conversation = await session.get(Conversation, submitted.conversation_id)
+        assert conversation is not None
+        assert conversation.status == Status.SOLVED
+        replies = list(
+            await session.scalars(
+                select(Message).where(
+                    Message.conversation_id == submitted.conversation_id,
+                    Message.author_kind == AuthorKind.SYSTEM,
+                    Message.kind == MessageKind.REPLY,
+                )
+            )
+        )
+    [told] = [m for m in replies if m.data.get("recovery_decision") == "rejected"]
+    assert told.body
+    assert told.body.isascii() is False  # in Chinese, the customer's language
