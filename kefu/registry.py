@@ -52,6 +52,7 @@ JOB_MODULES = (
     "kefu.incidents.jobs",
     "kefu.mail.jobs",
     "kefu.recovery.jobs",
+    "kefu.channels.jobs",
 )
 
 

@@ -9,10 +9,13 @@ from dataclasses import InitVar, dataclass, field
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from kefu.channels.adapter import ChannelAdapter
+from kefu.channels.factory import build_adapters
 from kefu.chat.limits import ChatLimits, create_chat_limits
 from kefu.db.engine import create_engine, create_sessionmaker
 from kefu.events.bus import EventBus, install_bus
 from kefu.events.log import EventLog, MemoryEventLog, RedisEventLog
+from kefu.inboxes.models import ChannelKind
 from kefu.integrations.exchange.factory import create_exchange
 from kefu.integrations.exchange.port import ExchangePort
 from kefu.jobs.periodic import Scheduler
@@ -57,6 +60,8 @@ class Runtime:
     smtp: SmtpListener | None = field(default=None, init=False)
     # Per-visitor chat limits (in Redis when configured, so every node counts together).
     chat_limits: ChatLimits = field(init=False)
+    # The social and phone channels' adapters (kefu.channels.factory); tests hand in stand-ins.
+    channel_adapters: dict[ChannelKind, ChannelAdapter] = field(default_factory=dict)
 
     def __post_init__(self, mail_transport: MailTransport | None) -> None:
         self.mail = mail_transport if mail_transport is not None else create_mail_transport(self.settings)
@@ -133,6 +138,8 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=10)
         await self.exchange.aclose()
+        for adapter in self.channel_adapters.values():
+            await adapter.aclose()
         await self.blobs.close()
         await self.pubsub.close()
         await self.chat_limits.close()
@@ -157,4 +164,5 @@ def build_runtime(settings: Settings) -> Runtime:
         pubsub=pubsub,
         bus=bus,
         exchange=create_exchange(settings),
+        channel_adapters=build_adapters(settings),
     )

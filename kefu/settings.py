@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     # The bot answers unassigned chats from the knowledge base and collects details before a person.
     chat_bot: bool = Field(True, description="let the bot answer unassigned chats first")
 
+    # Social and phone channels (docs/social-channels.md): the providers' API base URLs. Only tests and
+    # air-gapped stand-ins change them; credentials are per inbox (sealed), never settings.
+    telegram_api_url: str = "https://api.telegram.org"
+    meta_graph_url: str = "https://graph.facebook.com/v21.0"
+    x_api_url: str = "https://api.x.com"
+
     # Trust and safety (docs/trust-and-safety.md). Master keys of identity documents and anti-phishing
     # codes, "id:BASE64,id:BASE64" (32-byte keys, the first encrypts; `kefu keys generate` prints one).
     # Empty derives one from KEFU_SECRET_KEY, which production refuses.

@@ -47,8 +47,9 @@ PROCESSORS: Final = (
     "kefu.automation.triggers:process_change",
     "kefu.routing.actions:process_change",
     "kefu.sla.actions:process_change",
-    # Last: it emails what the agent wrote, after triggers may have changed the conversation.
+    # Last: they send what the agent wrote, after triggers may have changed the conversation.
     "kefu.mail.replies:process_change",
+    "kefu.channels.delivery:process_change",
 )
 
 _running: ContextVar[bool] = ContextVar("kefu_pipeline_running", default=False)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kefu.db.base import Base, IdMixin, TimestampMixin
@@ -50,3 +51,8 @@ class Inbox(IdMixin, TimestampMixin, Base):
     address: Mapped[str] = mapped_column(String(255))
     team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Channel settings that are not secret (a Messenger page id, the Telegram mode, phone menus).
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Credentials (bot token, app secret, auth token): a JSON object sealed with the document keys
+    # (kefu.channels.credentials), never returned by the API.
+    secrets_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)

@@ -46,6 +46,15 @@ class PermanentJobError(Exception):
     """Raised by a handler when retrying cannot help (malformed payload, target gone): the job dies now."""
 
 
+class RetryAfter(Exception):
+    """Raised when the peer said when to come back (HTTP 429 `Retry-After`, Telegram's `retry_after`):
+    the next attempt waits at least that long, and still counts towards the job's attempts."""
+
+    def __init__(self, seconds: float, message: str = "") -> None:
+        super().__init__(message or f"retry after {seconds:g} s")
+        self.seconds = max(0.0, float(seconds))
+
+
 class HandlerRegistry:
     """A typed name → handler map, filled explicitly at start-up."""
 

@@ -25,7 +25,7 @@ from kefu.core.ids import new_token
 from kefu.db.uow import commit, rollback, transaction
 from kefu.jobs.enqueue import job_wakeup
 from kefu.jobs.models import JobStatus, OutboxJob
-from kefu.jobs.registry import Batchable, HandlerRegistry, JobContext, PermanentJobError
+from kefu.jobs.registry import Batchable, HandlerRegistry, JobContext, PermanentJobError, RetryAfter
 from kefu.jobs.retry import backoff_seconds, describe_error
 
 log = structlog.get_logger(__name__)
@@ -246,11 +246,14 @@ class Worker:
             except Exception as exc:  # noqa: BLE001 - every handler failure is recorded and retried
                 await rollback(session)
                 permanent = isinstance(exc, PermanentJobError)
-                await self._record_failure(job, describe_error(exc), dead=permanent)
+                wait = exc.seconds if isinstance(exc, RetryAfter) else 0.0
+                await self._record_failure(job, describe_error(exc), dead=permanent, at_least=wait)
                 return
         log.info("job_done", job_id=str(job.id), job=job.name, attempt=job.attempt)
 
-    async def _record_failure(self, job: ClaimedJob, error: str, *, dead: bool) -> None:
+    async def _record_failure(
+        self, job: ClaimedJob, error: str, *, dead: bool, at_least: float = 0.0
+    ) -> None:
         dead = dead or job.attempt >= job.max_attempts
         now = utcnow()
         values: dict[str, Any] = {"last_error": error}
@@ -258,7 +261,7 @@ class Worker:
             values.update(status=JobStatus.DEAD, finished_at=now)
         else:
             delay = backoff_seconds(job.attempt, base=self.backoff_base, cap=self.backoff_cap, rng=self._rng)
-            values.update(status=JobStatus.PENDING, run_at=now + timedelta(seconds=delay))
+            values.update(status=JobStatus.PENDING, run_at=now + timedelta(seconds=max(delay, at_least)))
         try:
             async with transaction(self.sessionmaker) as session:
                 recorded = await self._mark(session, job, **values)

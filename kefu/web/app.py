@@ -13,6 +13,7 @@ from kefu.runtime import Runtime, build_runtime
 from kefu.settings import Settings, get_settings
 from kefu.web.api.v1 import router as api_v1
 from kefu.web.api.v1.health import router as health_router
+from kefu.web.channels import router as channel_webhooks_router
 from kefu.web.chat.files import router as chat_files_router
 from kefu.web.chat.pages import router as chat_pages_router
 from kefu.web.chat.socket import router as chat_socket_router
@@ -92,6 +93,7 @@ def create_app(
     app.include_router(chat_pages_router)
     app.include_router(chat_files_router)
     app.include_router(chat_socket_router)
+    app.include_router(channel_webhooks_router)
     install_help_center_errors(app)
     app.include_router(help_center_router)
     app.mount(STATIC_PREFIX, static_files(), name="static")

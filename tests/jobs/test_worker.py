@@ -21,7 +21,7 @@ from kefu.events.types import Event
 from kefu.jobs.actions import do_retry_dead_job
 from kefu.jobs.enqueue import enqueue
 from kefu.jobs.models import JobStatus, OutboxJob
-from kefu.jobs.registry import HandlerRegistry, JobContext, PermanentJobError
+from kefu.jobs.registry import HandlerRegistry, JobContext, PermanentJobError, RetryAfter
 from kefu.jobs.worker import Worker
 from kefu.pubsub.memory import MemoryPubSub
 from tests.conftest import Database
@@ -99,6 +99,21 @@ async def test_failure_schedules_retry_within_backoff_bounds(db: Database, clock
         assert job.attempts == attempt
         assert failed_at <= job.run_at <= failed_at + timedelta(seconds=min(1000.0, 3.0**attempt))
         clock.advance(job.run_at - clock.now())
+
+
+async def test_a_peers_retry_after_is_honoured(db: Database, clock: FrozenClock) -> None:
+    async def throttled(ctx: JobContext, payload: dict[str, Any]) -> None:
+        raise RetryAfter(900, "429 Too Many Requests")
+
+    worker = make_worker(db, HandlerRegistry({TEST_JOB: throttled}), backoff_base=2.0, backoff_cap=10.0)
+    job_id = await add_job(db, {}, max_attempts=5)
+    failed_at = clock.now()
+    assert await worker.run_once() == 1
+    job = await load(db, job_id)
+    assert job.status == JobStatus.PENDING
+    assert job.run_at == failed_at + timedelta(seconds=900)  # not the 0–2 s backoff
+    assert job.last_error is not None
+    assert "429" in job.last_error
 
 
 async def test_job_dies_after_max_attempts_and_can_be_retried(
