@@ -9,6 +9,7 @@ from kefu.web.api.v1 import (
     attachments,
     auth,
     automation,
+    channel_inboxes,
     conversations,
     customer_auth,
     customers,
@@ -50,3 +51,4 @@ router.include_router(request_forms.router)
 router.include_router(verify.router)
 router.include_router(recovery.router)
 router.include_router(trust.router)
+router.include_router(channel_inboxes.router)
