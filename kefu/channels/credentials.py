@@ -6,11 +6,15 @@ The context binds the envelope to its inbox, so a sealed blob copied onto anothe
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.channels.adapter import ChannelInbox
 from kefu.inboxes.models import ChannelKind, Inbox
-from kefu.storage.envelope import Keyring, open_sealed, seal
+from kefu.storage.envelope import DecryptionFailed, Keyring, open_sealed, rewrap, seal, sealed_key_id
 
 
 def _context(inbox: Inbox) -> bytes:
@@ -40,3 +44,20 @@ def channel_inbox(keyring: Keyring, inbox: Inbox) -> ChannelInbox:
         config=dict(inbox.config or {}),
         secrets=open_secrets(keyring, inbox),
     )
+
+
+async def rotate_inbox_secrets(session: AsyncSession, keyring: Keyring) -> tuple[int, list[uuid.UUID]]:
+    """Re-wrap every inbox's credentials not under the active key; (how many, inboxes that failed)."""
+    rewrapped, failed = 0, []
+    for inbox in await session.scalars(select(Inbox).where(Inbox.secrets_sealed.is_not(None))):
+        sealed = inbox.secrets_sealed
+        assert sealed is not None
+        try:
+            if sealed_key_id(sealed) == keyring.active_id:
+                continue
+            inbox.secrets_sealed = rewrap(keyring, sealed, context=_context(inbox))
+        except DecryptionFailed:
+            failed.append(inbox.id)
+            continue
+        rewrapped += 1
+    return rewrapped, failed

@@ -36,6 +36,7 @@ def keys_generate(
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Re-wrap every identity document and anti-phishing code under the active (first) key; safe to rerun."""
+    from kefu.channels.credentials import rotate_inbox_secrets
     from kefu.db.engine import create_engine, create_sessionmaker
     from kefu.db.uow import transaction
     from kefu.recovery.rotation import RotationReport, rotate_document_keys
@@ -58,17 +59,18 @@ def keys_rotate() -> None:
             report = await rotate_document_keys(maker, blobs, keyring)
             async with transaction(maker) as session:
                 codes, failed_codes = await rotate_codes(session, keyring)
-            return report, codes, failed_codes
+                inboxes, failed_inboxes = await rotate_inbox_secrets(session, keyring)
+            return report, codes + inboxes, failed_codes + failed_inboxes
         finally:
             await blobs.close()
             await engine.dispose()
 
     report, codes, failed_codes = asyncio.run(run())
     err.print(f"Re-wrapped {report.rewrapped} document(s) under key {report.active_key_id!r}.")
-    err.print(f"Re-wrapped {codes} anti-phishing code(s).")
+    err.print(f"Re-wrapped {codes} anti-phishing code(s) and channel credential(s).")
     for attachment_id, reason in sorted(report.failed.items()):
         err.print(f"[red]Could not re-wrap attachment {attachment_id}: {reason}[/red]")
-    for contact_id in failed_codes:
-        err.print(f"[red]Could not re-wrap the anti-phishing code of contact {contact_id}[/red]")
+    for record_id in failed_codes:
+        err.print(f"[red]Could not re-wrap the sealed secret of {record_id} (contact or inbox)[/red]")
     if report.failed or failed_codes:
         raise typer.Exit(1)

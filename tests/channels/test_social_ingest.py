@@ -4,6 +4,7 @@ databases, with the in-memory adapter standing in for a provider."""
 
 from __future__ import annotations
 
+import base64
 import io
 import uuid
 from typing import Any
@@ -14,7 +15,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from kefu.channels.adapter import ChannelFile, InboundMessage
-from kefu.channels.credentials import open_secrets, seal_secrets
+from kefu.channels.credentials import open_secrets, rotate_inbox_secrets, seal_secrets
 from kefu.channels.delivery import CHANNEL_DELIVER, bind_deliver
 from kefu.channels.ingest import do_ingest
 from kefu.channels.memory import MemoryAdapter
@@ -231,3 +232,18 @@ async def test_refused_and_throttled_replies(runtime: Runtime) -> None:
     notes = [m for m in messages if m.kind == MessageKind.NOTE]
     assert len(notes) == 1
     assert "not delivered" in notes[0].body
+
+
+async def test_key_rotation_rewraps_inbox_credentials(runtime: Runtime) -> None:
+    k1 = "k1:" + base64.b64encode(bytes([1]) * 32).decode()
+    k2 = "k2:" + base64.b64encode(bytes([2]) * 32).decode()
+    async with transaction(runtime.sessionmaker) as session:
+        inbox = Inbox(id=uuid.uuid4(), name="bot", channel=ChannelKind.TELEGRAM, address="@b")
+        seal_secrets(Keyring.parse(k1), inbox, {"bot_token": "1:x"})
+        session.add(inbox)
+    async with transaction(runtime.sessionmaker) as session:
+        assert await rotate_inbox_secrets(session, Keyring.parse(f"{k2},{k1}")) == (1, [])
+    async with runtime.sessionmaker() as session:
+        stored = await session.get(Inbox, inbox.id)
+        assert stored is not None
+        assert open_secrets(Keyring.parse(k2), stored) == {"bot_token": "1:x"}
