@@ -53,3 +53,6 @@ def configure_logging(settings: Settings, *, cache_loggers: bool = True) -> None
         cache_logger_on_first_use=cache_loggers,
     )
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    # httpx logs every request's full URL at INFO; providers put tokens in URLs (Telegram's path,
+    # Graph API's access_token query), so only its warnings are kept.
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))

@@ -39,6 +39,7 @@ MODEL_MODULES = (
     "kefu.chat.bot.models",
     "kefu.trust.models",
     "kefu.recovery.models",
+    "kefu.channels.phone.models",
 )
 
 # Modules that define outbox job handlers: each exports `HANDLERS` (name → handler) and `PERIODIC`

@@ -85,6 +85,24 @@ class Runtime:
         scheduler = Scheduler(self.sessionmaker, periodic)
         self._tasks.append(asyncio.create_task(scheduler.run(self._stop), name="kefu-scheduler"))
         self.start_imap()
+        self.start_telegram_polling()
+
+    def start_telegram_polling(self) -> None:
+        """Long-poll the Telegram inboxes set to `polling` mode (nothing when there are none).
+
+        Like IMAP it runs where the outbox worker runs; with several worker processes Telegram answers
+        all but one poller with 409 and they back off (docs/channels/telegram.md).
+        """
+        adapter = self.channel_adapters.get(ChannelKind.TELEGRAM)
+        if adapter is None:
+            return
+        from kefu.channels.telegram.polling import run_polling
+        from kefu.trust.keys import keyring_from_settings
+
+        polling = run_polling(
+            adapter, self.sessionmaker, self.blobs, keyring_from_settings(self.settings), self._stop
+        )
+        self._tasks.append(asyncio.create_task(polling, name="kefu-telegram-polling"))
 
     def start_imap(self) -> None:
         """Poll the `imap_mailboxes` in this process; start_worker calls it, so mail is fetched wherever

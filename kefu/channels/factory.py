@@ -17,7 +17,12 @@ from kefu.settings import Settings
 AdapterBuilder = Callable[[Settings], ChannelAdapter]
 
 # "module:function" of each channel's builder, imported when the runtime is built.
-ADAPTER_BUILDERS: Final[dict[ChannelKind, str]] = {}
+ADAPTER_BUILDERS: Final[dict[ChannelKind, str]] = {
+    ChannelKind.TELEGRAM: "kefu.channels.telegram.adapter:build",
+    ChannelKind.MESSENGER: "kefu.channels.messenger.adapter:build",
+    ChannelKind.X: "kefu.channels.x.adapter:build",
+    ChannelKind.PHONE: "kefu.channels.phone.adapter:build",
+}
 
 
 def build_adapters(settings: Settings) -> dict[ChannelKind, ChannelAdapter]:

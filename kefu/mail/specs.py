@@ -180,6 +180,20 @@ def check_optional_recovery_text(value: Any) -> str | None:
     return None if value is None else check_recovery_text(value)
 
 
+def check_e164(value: Any) -> str:
+    """A phone number in E.164 form ("+6561234567")."""
+    if not isinstance(value, str) or not re.fullmatch(r"\+[1-9][0-9]{6,14}", value):
+        raise ValueError("a phone number is written in E.164 form")
+    return value
+
+
+def check_last_digits(value: Any) -> str:
+    """The last four digits of a phone number."""
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}", value):
+        raise ValueError("number_ending is four digits")
+    return value
+
+
 def check_optional_text(value: Any) -> str | None:
     """None, or text as check_text."""
     return None if value is None else check_text(value)
@@ -295,6 +309,18 @@ TEMPLATES: Final[dict[str, TemplateSpec]] = {
             optional={
                 "hold_reason": (check_optional_recovery_text, None),
                 "hold_until": (check_optional_text, None),
+            },
+            subject_fields=("reference",),
+        ),
+        TemplateSpec(
+            name="callback_scheduled",
+            subject=N_("We will call you back (%(reference)s)"),
+            # `window` arrives already worded in the customer's language and time zone.
+            required={
+                "reference": check_reference,
+                "window": check_text,
+                "official_number": check_e164,
+                "number_ending": check_last_digits,
             },
             subject_fields=("reference",),
         ),

@@ -56,6 +56,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "purge_days": 30,
         "requests_url": "https://kefu.test/hc/en/my/requests",
     },
+    "callback_scheduled": {
+        "reference": "KF-12345678",
+        "window": "Tue, Mar 11, 2025 10:00–11:00 (Asia/Shanghai)",
+        "official_number": "+8640012345678",
+        "number_ending": "8000",
+    },
     "recovery_decided": {
         "reference": "KF-12345678",
         "outcome": "approved",

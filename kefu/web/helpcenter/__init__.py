@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from kefu.web.helpcenter import (
     articles,
+    callback,
     contact,
     home,
     my_requests,
@@ -28,5 +29,6 @@ router.include_router(requests.router)
 router.include_router(my_requests.router)
 router.include_router(verify.router)
 router.include_router(recovery.router)
+router.include_router(callback.router)
 
 __all__ = ["install_help_center_errors", "router"]

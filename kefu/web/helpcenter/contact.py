@@ -218,7 +218,7 @@ def render_contact(hc: HelpCenter, facts: ContactFacts, now: datetime) -> Respon
         heat_zone=words.zone(heatmap.timezone, now),
         quiet=words.quiet(heatmap),
         hours=[f"{h:02d}" for h in range(24)],
-        callback_url=hc.url("/requests/new?category=callback"),
+        callback_url=hc.url("/callback"),
         request_url=hc.url("/requests/new"),
         verify_url=hc.url("/verify"),
     )

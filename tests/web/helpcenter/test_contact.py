@@ -103,7 +103,7 @@ async def test_with_nothing_configured_the_page_still_helps(
     assert f'<html lang="{locale}">' in html
     assert page.headers["content-language"] == locale
     assert f'href="/hc/{locale}/verify"' in html
-    assert f'href="/hc/{locale}/requests/new?category=callback"' in html
+    assert f'href="/hc/{locale}/callback"' in html
     assert f'href="/hc/{locale}/requests/new"' in html
     assert 'class="hc-safety-box"' in html
     assert "<caption" in html

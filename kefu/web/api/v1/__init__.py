@@ -9,6 +9,7 @@ from kefu.web.api.v1 import (
     attachments,
     auth,
     automation,
+    callbacks,
     channel_inboxes,
     conversations,
     customer_auth,
@@ -52,3 +53,4 @@ router.include_router(verify.router)
 router.include_router(recovery.router)
 router.include_router(trust.router)
 router.include_router(channel_inboxes.router)
+router.include_router(callbacks.router)

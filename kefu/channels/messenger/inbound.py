@@ -1,0 +1,179 @@
+"""What the Messenger webhook does with a signed delivery: fetch files, ingest each message, audit.
+
+Runs in the web request (Meta wants a 200 within seconds; a delivery holds a handful of messages).
+A file that cannot be kept (too large, refused type, not on Meta's servers) does not lose the message:
+the text is stored with a note of the refused file on the message and an audit event, and Meta is
+answered 200 so it does not redeliver a message that can never be stored whole.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from kefu.audit.actions import record_audit
+from kefu.channels.adapter import ChannelFile, ChannelInbox, InboundMessage
+from kefu.channels.credentials import channel_inbox
+from kefu.channels.ingest import do_ingest
+from kefu.channels.messenger.adapter import MessengerAdapter
+from kefu.channels.messenger.events import MessagingEvent, ParsedDelivery
+from kefu.channels.messenger.graph import DownloadRefused
+from kefu.core.errors import InvalidInput, NotFound, TooLarge, UnsupportedMedia
+from kefu.db.uow import transaction
+from kefu.inboxes.models import ChannelKind, Inbox
+from kefu.settings import Settings
+from kefu.storage.base import BlobStore
+from kefu.storage.envelope import Keyring
+
+log = structlog.get_logger(__name__)
+REJECTED: Final = "channel.webhook_rejected"
+FILE_REFUSED: Final = "channel.file_refused"
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """How a delivery went: messages stored (new), redeliveries, messages that could not be stored."""
+
+    stored: int = 0
+    duplicates: int = 0
+    dropped: int = 0
+
+
+async def get_webhook_inbox(
+    session: AsyncSession, keyring: Keyring, inbox_id: uuid.UUID, channel: ChannelKind
+) -> ChannelInbox:
+    """The active inbox of `channel` with its credentials; NotFound for anything else."""
+    inbox = await session.get(Inbox, inbox_id)
+    if inbox is None or not inbox.is_active or inbox.channel != channel:
+        raise NotFound("no such inbox")
+    return channel_inbox(keyring, inbox)
+
+
+async def record_rejection(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    inbox_id: uuid.UUID,
+    reason: str,
+    *,
+    ip: str | None,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """Audit a refused or partly unusable webhook delivery (never its body or a credential)."""
+    async with transaction(sessionmaker) as session:
+        await record_audit(
+            session,
+            action=REJECTED,
+            actor=None,
+            target_type="inbox",
+            target_id=str(inbox_id),
+            ip=ip,
+            details={"reason": reason, **(details or {})},
+        )
+
+
+def accepted_accounts(inbox: ChannelInbox) -> frozenset[str] | None:
+    """The Page and Instagram account ids this inbox answers for; None (all) when none is set."""
+    ids = {inbox.address.strip()} if inbox.address.strip().isdigit() else set()
+    instagram = inbox.config.get("instagram_account_id")
+    if isinstance(instagram, str | int) and str(instagram).isdigit():
+        ids.add(str(instagram))
+    return frozenset(ids) or None
+
+
+def _inbound(
+    inbox: ChannelInbox, event: MessagingEvent, files: tuple[ChannelFile, ...], facts: dict[str, Any]
+) -> InboundMessage:
+    text = event.text
+    if not text and not files:
+        kinds = ", ".join(sorted({ref.type for ref in event.attachments})) or "message"
+        text = f"({kinds} not received)"
+    return InboundMessage(
+        inbox_id=inbox.id,
+        channel=ChannelKind.MESSENGER,
+        sender_id=event.sender_id,
+        external_id=event.mid,
+        text=text,
+        files=files,
+        facts=facts,
+    )
+
+
+async def _files(
+    adapter: MessengerAdapter, event: MessagingEvent
+) -> tuple[list[ChannelFile], list[dict[str, str]]]:
+    files, refused = [], []
+    for index, ref in enumerate(event.attachments):
+        if ref.url is None:
+            refused.append({"type": ref.type, "reason": "not_a_file"})
+            continue
+        try:
+            files.append(await adapter.fetch_attachment(ref, index))
+        except DownloadRefused as exc:
+            refused.append({"type": ref.type, "reason": exc.reason})
+    return files, refused
+
+
+async def do_receive(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    blobs: BlobStore,
+    settings: Settings,
+    adapter: MessengerAdapter,
+    inbox: ChannelInbox,
+    delivery: ParsedDelivery,
+    *,
+    ip: str | None = None,
+) -> Received:
+    """Store each customer message of a signature-checked delivery; idempotent on the message id."""
+    stored = duplicates = dropped = 0
+    accounts = accepted_accounts(inbox)
+    for event in delivery.events:
+        if accounts is not None and event.account_id not in accounts:
+            log.info("messenger_other_account", inbox_id=str(inbox.id), account_id=event.account_id)
+            continue
+        files, refused = await _files(adapter, event)
+        facts: dict[str, Any] = {"platform": "instagram" if event.platform == "instagram" else "facebook"}
+        inbound = _inbound(
+            inbox, event, tuple(files), facts | ({"files_refused": refused} if refused else {})
+        )
+        try:
+            async with transaction(sessionmaker) as session:
+                result = await do_ingest(session, inbound, blobs=blobs, settings=settings)
+        except (TooLarge, UnsupportedMedia) as exc:
+            # The file pipeline refused a file: keep the message without its files.
+            refused += [{"type": "file", "reason": exc.code} for _ in files]
+            inbound = _inbound(inbox, event, (), facts | {"files_refused": refused})
+            try:
+                async with transaction(sessionmaker) as session:
+                    result = await do_ingest(session, inbound, blobs=blobs, settings=settings)
+            except InvalidInput:
+                dropped += 1
+                continue
+        except InvalidInput:
+            dropped += 1
+            continue
+        if refused and result.created:
+            async with transaction(sessionmaker) as session:
+                await record_audit(
+                    session,
+                    action=FILE_REFUSED,
+                    actor=None,
+                    target_type="conversation",
+                    target_id=str(result.conversation.id),
+                    ip=ip,
+                    details={"channel": "messenger", "message_id": str(result.message.id), "files": refused},
+                )
+        stored += result.created
+        duplicates += not result.created
+    if delivery.skipped or dropped:
+        await record_rejection(
+            sessionmaker,
+            inbox.id,
+            "unusable_items",
+            ip=ip,
+            details={"skipped_count": delivery.skipped + dropped},
+        )
+    return Received(stored, duplicates, dropped)

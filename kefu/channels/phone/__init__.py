@@ -1,0 +1,1 @@
+"""The phone channel: Twilio voice webhooks (menu, voice messages), call backs and their queue."""

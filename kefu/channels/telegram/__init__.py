@@ -1,0 +1,1 @@
+"""The Telegram channel: a support bot per inbox (docs/channels/telegram.md)."""

@@ -1,0 +1,1 @@
+"""The X channel: direct messages to the support account, through the Account Activity API."""
