@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kefu.channels.announce import CHANNEL_ANNOUNCE, bind_announce
 from kefu.channels.delivery import CHANNEL_DELIVER, bind_deliver
 from kefu.jobs.periodic import PeriodicTask
 from kefu.jobs.registry import JobHandler
@@ -17,9 +18,9 @@ PERIODIC: tuple[PeriodicTask, ...] = ()
 
 
 def bind_handlers(runtime: Runtime) -> dict[str, JobHandler]:
-    """`channel.deliver`, with this process's adapters, blob store and keys."""
+    """`channel.deliver` (this process's adapters, blobs and keys) and `channel.announce`."""
+    keyring = keyring_from_settings(runtime.settings)
     return {
-        CHANNEL_DELIVER: bind_deliver(
-            runtime.channel_adapters, runtime.blobs, keyring_from_settings(runtime.settings)
-        )
+        CHANNEL_DELIVER: bind_deliver(runtime.channel_adapters, runtime.blobs, keyring),
+        CHANNEL_ANNOUNCE: bind_announce(runtime.settings, keyring),
     }

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.actors import AgentActor
+from kefu.channels.announce import queue_announcements
 from kefu.conversations.access import access_conversation_by_id
 from kefu.conversations.actions import notify_conversation_updated
 from kefu.conversations.models import Conversation
@@ -81,16 +82,16 @@ async def do_create_incident(session: AsyncSession, actor: AgentActor, data: Inc
     session.add(incident)
     await session.flush()
     if data.body:
-        session.add(
-            IncidentUpdate(
-                incident_id=incident.id,
-                status=incident.status,
-                body=dict(data.body),
-                author_id=actor.agent_id,
-                created_at=now,
-            )
+        first = IncidentUpdate(
+            incident_id=incident.id,
+            status=incident.status,
+            body=dict(data.body),
+            author_id=actor.agent_id,
+            created_at=now,
         )
+        session.add(first)
         await session.flush()
+        await queue_announcements(session, first)
     return incident
 
 
@@ -130,6 +131,7 @@ async def do_post_update(
         incident.resolved_at = now
         await _queue_notices(session, incident)
     await session.flush()
+    await queue_announcements(session, update)
     return update
 
 
