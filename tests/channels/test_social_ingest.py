@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from kefu.channels.adapter import ChannelFile, InboundMessage
 from kefu.channels.credentials import open_secrets, rotate_inbox_secrets, seal_secrets
-from kefu.channels.delivery import CHANNEL_DELIVER, bind_deliver
 from kefu.channels.ingest import do_ingest
 from kefu.channels.memory import MemoryAdapter
 from kefu.contacts.models import ContactIdentity, IdentityKind
@@ -28,11 +27,11 @@ from kefu.conversations.timeline import NewMessage
 from kefu.core.errors import InvalidInput, NotFound, UnsupportedMedia
 from kefu.db.uow import transaction
 from kefu.inboxes.models import ChannelKind, Inbox, Team
-from kefu.jobs.models import OutboxJob
-from kefu.jobs.registry import JobContext, RetryAfter
+from kefu.jobs.registry import RetryAfter
 from kefu.runtime import Runtime
 from kefu.storage.envelope import DecryptionFailed, Keyring
 from kefu.trust.keys import keyring_from_settings
+from tests.channels.deliveries import run_deliveries
 from tests.factories import StaffMember, make_agent
 
 
@@ -176,17 +175,6 @@ async def _reply(runtime: Runtime, agent: StaffMember, conversation_id: uuid.UUI
         return message
 
 
-async def _run_deliveries(runtime: Runtime, adapter: MemoryAdapter) -> None:
-    handler = bind_deliver({adapter.channel: adapter}, runtime.blobs, keyring_from_settings(runtime.settings))
-    async with runtime.sessionmaker() as session:
-        jobs = list(await session.scalars(select(OutboxJob).where(OutboxJob.name == CHANNEL_DELIVER)))
-    for job in jobs:
-        async with transaction(runtime.sessionmaker) as session:
-            await handler(
-                JobContext(session, job.id, CHANNEL_DELIVER, 1, job.dedupe_key or ""), dict(job.payload)
-            )
-
-
 async def test_an_agents_reply_goes_out_through_the_adapter_once(runtime: Runtime) -> None:
     inbox = await make_inbox(runtime)
     agent = await make_agent(runtime.sessionmaker, "li@kefu.test")
@@ -203,8 +191,8 @@ async def test_an_agents_reply_goes_out_through_the_adapter_once(runtime: Runtim
             NewMessage(body="vip", kind=MessageKind.NOTE),
             channel=ChannelKind.WEB,
         )
-    await _run_deliveries(runtime, adapter)
-    await _run_deliveries(runtime, adapter)  # a rerun does not send twice
+    await run_deliveries(runtime, adapter)
+    await run_deliveries(runtime, adapter)  # a rerun does not send twice
     assert [(s.recipient, s.message.text) for s in adapter.sent] == [("777000", "It is credited now.")]
     async with runtime.sessionmaker() as session:
         stored = await session.get(Message, reply.id)
@@ -220,9 +208,9 @@ async def test_refused_and_throttled_replies(runtime: Runtime) -> None:
     await _reply(runtime, agent, first.conversation.id, "hello?")
     throttled = MemoryAdapter(ChannelKind.TELEGRAM, throttle=30)
     with pytest.raises(RetryAfter):
-        await _run_deliveries(runtime, throttled)
+        await run_deliveries(runtime, throttled)
     refused = MemoryAdapter(ChannelKind.TELEGRAM, refuse="bot_blocked")
-    await _run_deliveries(runtime, refused)
+    await run_deliveries(runtime, refused)
     async with runtime.sessionmaker() as session:
         messages = list(
             await session.scalars(select(Message).where(Message.conversation_id == first.conversation.id))

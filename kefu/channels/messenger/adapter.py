@@ -13,25 +13,21 @@ DeliveryRefused("outside_24h_window") — the reply is held on the timeline and 
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 from kefu.channels.adapter import ChannelFile, ChannelInbox, Delivered, DeliveryRefused, OutboundMessage
 from kefu.channels.messenger.events import AttachmentRef
 from kefu.channels.messenger.graph import DownloadRefused, GraphApi
+from kefu.channels.sending import SentParts
 from kefu.core.errors import InvalidInput
 from kefu.inboxes.models import ChannelKind
 from kefu.settings import Settings
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 REQUIRED_SECRETS: Final = ("page_access_token", "app_secret", "verify_token")
 # The Send API's limits: 2000 characters of text, 25 MB per attachment.
 MAX_TEXT: Final = 2000
 MAX_ATTACHMENT_BYTES: Final = 25 * 1024 * 1024
-MAX_REMEMBERED: Final = 10_000
 _NAME_RE: Final = re.compile(r"[^A-Za-z0-9._-]+")
 _EXTENSIONS: Final = {
     "image/jpeg": ".jpg",
@@ -81,15 +77,14 @@ class MessengerAdapter:
     def __init__(self, settings: Settings, *, api: GraphApi | None = None) -> None:
         self.settings = settings
         self.api = api or GraphApi(settings.meta_graph_url)
-        self._progress: OrderedDict[str, list[str]] = OrderedDict()
-        self._done: OrderedDict[str, Delivered] = OrderedDict()
+        self._sent = SentParts()
 
     async def send(
         self, inbox: ChannelInbox, recipient: str, message: OutboundMessage, *, idempotency_key: str
     ) -> Delivered:
         """Text first (split at 2000 characters), then each file; a retry skips the parts already sent."""
-        if idempotency_key in self._done:
-            return self._done[idempotency_key]
+        if (finished := self._sent.finished(idempotency_key)) is not None:
+            return finished
         token = inbox.secrets.get("page_access_token", "")
         if not token:
             raise DeliveryRefused("not_configured", "the inbox has no page access token")
@@ -100,8 +95,7 @@ class MessengerAdapter:
         parts += [("", outgoing) for outgoing in message.files]
         if not parts:
             raise DeliveryRefused("empty", "nothing to send")
-        sent = self._progress.setdefault(idempotency_key, [])
-        _remember(self._progress, idempotency_key, sent)
+        sent = self._sent.begin(idempotency_key)
         for text, file in parts[len(sent) :]:
             body: dict[str, Any] = {"recipient": {"id": recipient}, "messaging_type": "RESPONSE"}
             if file is None:
@@ -112,10 +106,7 @@ class MessengerAdapter:
                 upload = (file.filename, file.data, file.content_type or "application/octet-stream")
                 answer = await self.api.send(token, body, file=upload)
             sent.append(str(answer["message_id"]))
-        delivered = Delivered(tuple(sent))
-        self._progress.pop(idempotency_key, None)
-        _remember(self._done, idempotency_key, delivered)
-        return delivered
+        return self._sent.finish(idempotency_key, sent)
 
     async def fetch_attachment(self, ref: AttachmentRef, index: int) -> ChannelFile:
         """A customer's file; DownloadRefused when it is over upload_max_bytes, not Meta's, or failed."""
@@ -133,13 +124,6 @@ class MessengerAdapter:
     async def aclose(self) -> None:
         """Close the Graph API connection pool."""
         await self.api.aclose()
-
-
-def _remember(store: OrderedDict[K, V], key: K, value: V) -> None:
-    store[key] = value
-    store.move_to_end(key)
-    while len(store) > MAX_REMEMBERED:
-        store.popitem(last=False)
 
 
 def build(settings: Settings) -> MessengerAdapter:

@@ -8,71 +8,24 @@ answered 200 so it does not redeliver a message that can never be stored whole.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kefu.audit.actions import record_audit
 from kefu.channels.adapter import ChannelFile, ChannelInbox, InboundMessage
-from kefu.channels.credentials import channel_inbox
 from kefu.channels.ingest import do_ingest
 from kefu.channels.messenger.adapter import MessengerAdapter
 from kefu.channels.messenger.events import MessagingEvent, ParsedDelivery
 from kefu.channels.messenger.graph import DownloadRefused
-from kefu.core.errors import InvalidInput, NotFound, TooLarge, UnsupportedMedia
+from kefu.channels.webhooks import Received, record_files_refused, record_unusable
+from kefu.core.errors import InvalidInput, TooLarge, UnsupportedMedia
 from kefu.db.uow import transaction
-from kefu.inboxes.models import ChannelKind, Inbox
+from kefu.inboxes.models import ChannelKind
 from kefu.settings import Settings
 from kefu.storage.base import BlobStore
-from kefu.storage.envelope import Keyring
 
 log = structlog.get_logger(__name__)
-REJECTED: Final = "channel.webhook_rejected"
-FILE_REFUSED: Final = "channel.file_refused"
-
-
-@dataclass(frozen=True, slots=True)
-class Received:
-    """How a delivery went: messages stored (new), redeliveries, messages that could not be stored."""
-
-    stored: int = 0
-    duplicates: int = 0
-    dropped: int = 0
-
-
-async def get_webhook_inbox(
-    session: AsyncSession, keyring: Keyring, inbox_id: uuid.UUID, channel: ChannelKind
-) -> ChannelInbox:
-    """The active inbox of `channel` with its credentials; NotFound for anything else."""
-    inbox = await session.get(Inbox, inbox_id)
-    if inbox is None or not inbox.is_active or inbox.channel != channel:
-        raise NotFound("no such inbox")
-    return channel_inbox(keyring, inbox)
-
-
-async def record_rejection(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    inbox_id: uuid.UUID,
-    reason: str,
-    *,
-    ip: str | None,
-    details: Mapping[str, Any] | None = None,
-) -> None:
-    """Audit a refused or partly unusable webhook delivery (never its body or a credential)."""
-    async with transaction(sessionmaker) as session:
-        await record_audit(
-            session,
-            action=REJECTED,
-            actor=None,
-            target_type="inbox",
-            target_id=str(inbox_id),
-            ip=ip,
-            details={"reason": reason, **(details or {})},
-        )
 
 
 def accepted_accounts(inbox: ChannelInbox) -> frozenset[str] | None:
@@ -157,23 +110,16 @@ async def do_receive(
             continue
         if refused and result.created:
             async with transaction(sessionmaker) as session:
-                await record_audit(
+                await record_files_refused(
                     session,
-                    action=FILE_REFUSED,
-                    actor=None,
-                    target_type="conversation",
-                    target_id=str(result.conversation.id),
+                    result.conversation.id,
+                    refused,
                     ip=ip,
-                    details={"channel": "messenger", "message_id": str(result.message.id), "files": refused},
+                    details={"channel": "messenger", "message_id": str(result.message.id)},
                 )
         stored += result.created
         duplicates += not result.created
-    if delivery.skipped or dropped:
-        await record_rejection(
-            sessionmaker,
-            inbox.id,
-            "unusable_items",
-            ip=ip,
-            details={"skipped_count": delivery.skipped + dropped},
-        )
-    return Received(stored, duplicates, dropped)
+    received = Received(stored, duplicates, dropped)
+    return await record_unusable(
+        sessionmaker, inbox.id, "unusable_items", received=received, skipped=delivery.skipped, ip=ip
+    )

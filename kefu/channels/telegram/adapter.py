@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import OrderedDict
-from typing import Final, TypeVar
+from typing import Final
 
 import structlog
 
 from kefu.channels.adapter import ChannelFile, ChannelInbox, Delivered, DeliveryRefused, OutboundMessage
+from kefu.channels.sending import SentParts, remember
 from kefu.channels.telegram.api import BotApi, FileTooLarge, TelegramError
 from kefu.channels.telegram.greeting import greeting_text
 from kefu.channels.telegram.pacing import SendPacer
@@ -25,9 +26,6 @@ from kefu.jobs.registry import RetryAfter
 from kefu.settings import Settings
 
 log = structlog.get_logger(__name__)
-K = TypeVar("K")
-V = TypeVar("V")
-
 ALLOWED_UPDATES: Final = ("message",)
 MODES: Final = frozenset({"webhook", "polling"})
 # Telegram's limits: 4096 UTF-16 units of text, photos up to 10 MB uploaded, other files up to 50 MB.
@@ -37,7 +35,6 @@ MAX_DOCUMENT_BYTES: Final = 50 * 1024 * 1024
 PHOTO_TYPES: Final = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 SECRET_TOKEN_RE: Final = re.compile(r"[A-Za-z0-9_-]{16,256}")
 # Remembered per process: parts of a reply already sent (a retry sends only the rest), greeted updates.
-MAX_REMEMBERED: Final = 10_000
 
 
 def inbox_mode(inbox: ChannelInbox) -> str:
@@ -77,8 +74,7 @@ class TelegramAdapter:
         self.settings = settings
         self.api = api or BotApi(settings.telegram_api_url)
         self.pacer = pacer or SendPacer()
-        self._progress: OrderedDict[str, list[str]] = OrderedDict()
-        self._done: OrderedDict[str, Delivered] = OrderedDict()
+        self._sent = SentParts()
         self._greeted: OrderedDict[tuple[str, int], None] = OrderedDict()
 
     @staticmethod
@@ -93,15 +89,14 @@ class TelegramAdapter:
         self, inbox: ChannelInbox, recipient: str, message: OutboundMessage, *, idempotency_key: str
     ) -> Delivered:
         """Text first (split at Telegram's limit), then each file; a retry skips the parts already sent."""
-        if idempotency_key in self._done:
-            return self._done[idempotency_key]
+        if (finished := self._sent.finished(idempotency_key)) is not None:
+            return finished
         token = self.token(inbox)
         parts: list[tuple[str, ChannelFile | None]] = [(piece, None) for piece in split_text(message.text)]
         parts += [("", file) for file in message.files]
         if not parts:
             raise DeliveryRefused("empty", "nothing to send")
-        sent = self._progress.setdefault(idempotency_key, [])
-        _remember(self._progress, idempotency_key, sent)
+        sent = self._sent.begin(idempotency_key)
         for text, file in parts[len(sent) :]:
             wait = self.pacer.reserve(str(inbox.id), recipient)
             if wait:
@@ -111,10 +106,7 @@ class TelegramAdapter:
             else:
                 result = await self._send_file(token, recipient, file)
             sent.append(str(result.get("message_id", "")))
-        delivered = Delivered(tuple(sent))
-        self._progress.pop(idempotency_key, None)
-        _remember(self._done, idempotency_key, delivered)
-        return delivered
+        return self._sent.finish(idempotency_key, sent)
 
     async def _send_file(self, token: str, recipient: str, file: ChannelFile) -> dict[str, object]:
         size = len(file.data)
@@ -174,19 +166,12 @@ class TelegramAdapter:
             # The customer can press Start again; a greeting is not worth a retry queue.
             log.warning("telegram_greeting_failed", inbox_id=str(inbox.id), error=type(exc).__name__)
             return False
-        _remember(self._greeted, key, None)
+        remember(self._greeted, key, None)
         return True
 
     async def aclose(self) -> None:
         """Close the Bot API connection pool."""
         await self.api.aclose()
-
-
-def _remember(store: OrderedDict[K, V], key: K, value: V) -> None:
-    store[key] = value
-    store.move_to_end(key)
-    while len(store) > MAX_REMEMBERED:
-        store.popitem(last=False)
 
 
 def build(settings: Settings) -> TelegramAdapter:

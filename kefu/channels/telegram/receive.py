@@ -10,26 +10,23 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from typing import Any, Final
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from kefu.audit.actions import record_audit
 from kefu.channels.adapter import ChannelFile, ChannelInbox, DeliveryRefused, InboundMessage
 from kefu.channels.ingest import do_ingest
 from kefu.channels.telegram.adapter import TelegramAdapter
 from kefu.channels.telegram.api import FileTooLarge, TelegramError
 from kefu.channels.telegram.updates import Greeting, Ignored, Incoming, parse_update
+from kefu.channels.webhooks import record_files_refused, record_rejection
 from kefu.core.errors import InvalidInput, TooLarge, UnsupportedMedia
 from kefu.db.uow import transaction
 from kefu.inboxes.models import ChannelKind
 from kefu.storage.base import BlobStore
 
 log = structlog.get_logger(__name__)
-
-REJECTED_ACTION: Final = "channel.webhook_rejected"
-FILE_REFUSED_ACTION: Final = "channel.file_refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +43,7 @@ async def record_rejected(
     sessionmaker: async_sessionmaker[AsyncSession], inbox_id: uuid.UUID, reason: str, ip: str | None = None
 ) -> None:
     """Audit an update that could not be read (the reason names the defect, never quotes the body)."""
-    async with transaction(sessionmaker) as session:
-        await record_audit(
-            session,
-            action=REJECTED_ACTION,
-            actor=None,
-            target_type="inbox",
-            target_id=str(inbox_id),
-            ip=ip,
-            details={"channel": "telegram", "reason": reason[:200]},
-        )
+    await record_rejection(sessionmaker, inbox_id, reason[:200], ip=ip, details={"channel": "telegram"})
 
 
 async def _fetch(
@@ -109,36 +97,45 @@ async def do_receive_update(
     )
     settings = adapter.settings
     if files:
+        # Files that could not even be fetched are noted on the message that carries the others.
+        with_files = _with_note(inbound, refused, files=inbound.files) if refused else inbound
         try:
             async with transaction(sessionmaker) as session:
-                ingested = await do_ingest(session, inbound, blobs=blobs, settings=settings)
-            return Received(_outcome(ingested.created), parsed.update_id, ingested.conversation.id)
+                ingested = await do_ingest(session, with_files, blobs=blobs, settings=settings)
+                if refused and ingested.created:
+                    await _audit_refused(session, ingested.conversation.id, refused, inbox.id)
+            return Received(
+                _outcome(ingested.created), parsed.update_id, ingested.conversation.id, len(refused)
+            )
         except (TooLarge, UnsupportedMedia, InvalidInput) as exc:
             reason = "too_large" if isinstance(exc, TooLarge) else "unsupported"
             refused += [{"filename": file.filename, "reason": reason} for file in files]
     if refused:
-        inbound = _without_files(inbound, refused)
+        inbound = _with_note(inbound, refused, files=())
     async with transaction(sessionmaker) as session:
         ingested = await do_ingest(session, inbound, blobs=blobs, settings=settings)
         if refused and ingested.created:
-            await record_audit(
-                session,
-                action=FILE_REFUSED_ACTION,
-                actor=None,
-                target_type="conversation",
-                target_id=str(ingested.conversation.id),
-                details={"channel": "telegram", "files": refused, "inbox_id": str(inbox.id)},
-            )
+            await _audit_refused(session, ingested.conversation.id, refused, inbox.id)
     return Received(_outcome(ingested.created), parsed.update_id, ingested.conversation.id, len(refused))
+
+
+async def _audit_refused(
+    session: AsyncSession, conversation_id: uuid.UUID, refused: list[dict[str, Any]], inbox_id: uuid.UUID
+) -> None:
+    await record_files_refused(
+        session, conversation_id, refused, ip=None, details={"channel": "telegram", "inbox_id": str(inbox_id)}
+    )
 
 
 def _outcome(created: bool) -> str:
     return "stored" if created else "duplicate"
 
 
-def _without_files(inbound: InboundMessage, refused: list[dict[str, Any]]) -> InboundMessage:
+def _with_note(
+    inbound: InboundMessage, refused: list[dict[str, Any]], *, files: tuple[ChannelFile, ...]
+) -> InboundMessage:
     names = ", ".join(str(item["filename"]) for item in refused)
     note = f"[file not accepted: {names}]"
     text = f"{inbound.text}\n{note}" if inbound.text.strip() else note
     facts = {**inbound.facts, "refused_files": refused}
-    return replace(inbound, text=text, files=(), facts=facts)
+    return replace(inbound, text=text, files=files, facts=facts)

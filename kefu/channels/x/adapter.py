@@ -16,25 +16,21 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import httpx
 
 from kefu.channels.adapter import ChannelInbox, Delivered, DeliveryRefused, OutboundMessage
+from kefu.channels.sending import SentParts
 from kefu.core.errors import InvalidInput
 from kefu.inboxes.models import ChannelKind
 from kefu.jobs.registry import RetryAfter
 from kefu.settings import Settings
 
-K = TypeVar("K")
-V = TypeVar("V")
-
 REQUIRED_SECRETS: Final = ("consumer_secret", "access_token")
 MAX_TEXT: Final = 10_000
 MAX_ANSWER_BYTES: Final = 1024 * 1024
-MAX_REMEMBERED: Final = 10_000
 DEFAULT_WAIT: Final = 60.0
 MAX_WAIT: Final = 15 * 60.0
 _USER_ID_RE: Final = re.compile(r"[0-9]{1,25}")
@@ -106,15 +102,14 @@ class XAdapter:
         self._client = httpx.AsyncClient(
             transport=transport, timeout=httpx.Timeout(30.0, connect=10.0), follow_redirects=False
         )
-        self._progress: OrderedDict[str, list[str]] = OrderedDict()
-        self._done: OrderedDict[str, Delivered] = OrderedDict()
+        self._sent = SentParts()
 
     async def send(
         self, inbox: ChannelInbox, recipient: str, message: OutboundMessage, *, idempotency_key: str
     ) -> Delivered:
         """The text as one DM (several past 10,000 characters); a retry skips the parts already sent."""
-        if idempotency_key in self._done:
-            return self._done[idempotency_key]
+        if (finished := self._sent.finished(idempotency_key)) is not None:
+            return finished
         token = inbox.secrets.get("access_token", "")
         if not token:
             raise DeliveryRefused("not_configured", "the inbox has no X access token")
@@ -127,14 +122,10 @@ class XAdapter:
         pieces = split_text(message.text)
         if not pieces:
             raise DeliveryRefused("empty", "nothing to send")
-        sent = self._progress.setdefault(idempotency_key, [])
-        _remember(self._progress, idempotency_key, sent)
+        sent = self._sent.begin(idempotency_key)
         for piece in pieces[len(sent) :]:
             sent.append(await self._send_dm(token, recipient, piece))
-        delivered = Delivered(tuple(sent))
-        self._progress.pop(idempotency_key, None)
-        _remember(self._done, idempotency_key, delivered)
-        return delivered
+        return self._sent.finish(idempotency_key, sent)
 
     async def _send_dm(self, token: str, recipient: str, text: str) -> str:
         url = f"{self._base}/2/dm_conversations/with/{recipient}/messages"
@@ -162,13 +153,6 @@ class XAdapter:
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._client.aclose()
-
-
-def _remember(store: OrderedDict[K, V], key: K, value: V) -> None:
-    store[key] = value
-    store.move_to_end(key)
-    while len(store) > MAX_REMEMBERED:
-        store.popitem(last=False)
 
 
 def build(settings: Settings) -> XAdapter:

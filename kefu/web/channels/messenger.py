@@ -9,68 +9,40 @@ GET is the subscription handshake (`hub.verify_token` must be the inbox's `verif
 
 from __future__ import annotations
 
-import uuid
 from typing import Final
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from kefu.channels.adapter import ChannelInbox
 from kefu.channels.messenger.adapter import MessengerAdapter
 from kefu.channels.messenger.events import MalformedDelivery, challenge_answer, parse_delivery, signature_ok
-from kefu.channels.messenger.inbound import do_receive, get_webhook_inbox, record_rejection
-from kefu.core.errors import NotFound
+from kefu.channels.messenger.inbound import do_receive
 from kefu.inboxes.models import ChannelKind
-from kefu.runtime import Runtime
-from kefu.storage.envelope import DecryptionFailed
-from kefu.trust.keys import keyring_from_settings
+from kefu.web.channels.common import SignedWebhook, open_webhook_inbox, receive_signed
 from kefu.web.deps import RuntimeDep, client_ip
 from kefu.web.errors import error_response
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
 
-SIGNATURE_HEADER: Final = "x-hub-signature-256"
 # A delivery batches a few events of a few KiB each; files come separately, by URL.
-MAX_BODY_BYTES: Final = 1024 * 1024
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared and (not declared.isascii() or not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-        raise _TooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise _TooLarge
-    return bytes(body)
-
-
-async def _inbox(runtime: Runtime, inbox_id: str) -> ChannelInbox | Response:
-    try:
-        inbox_uuid = uuid.UUID(inbox_id)
-    except ValueError:
-        raise NotFound("no such inbox") from None
-    async with runtime.sessionmaker() as session:
-        try:
-            return await get_webhook_inbox(
-                session, keyring_from_settings(runtime.settings), inbox_uuid, ChannelKind.MESSENGER
-            )
-        except DecryptionFailed:
-            log.error("messenger_inbox_secrets_unreadable", inbox_id=inbox_id)
-            return error_response(503, "unavailable", "the inbox's credentials cannot be opened")
+WEBHOOK: Final = SignedWebhook(
+    channel=ChannelKind.MESSENGER,
+    max_bytes=1024 * 1024,
+    signature_header="X-Hub-Signature-256",  # headers are matched case-insensitively
+    signing_key="app_secret",
+    signature_ok=signature_ok,
+    parse=parse_delivery,
+    malformed=MalformedDelivery,
+    what="a Messenger delivery",
+)
 
 
 @router.get("/messenger/{inbox_id}/webhook", include_in_schema=False)
 async def messenger_handshake(inbox_id: str, request: Request, runtime: RuntimeDep) -> Response:
     """Answer Meta's subscription check with the challenge when the verify token matches."""
-    inbox = await _inbox(runtime, inbox_id)
+    inbox = await open_webhook_inbox(runtime, inbox_id, ChannelKind.MESSENGER)
     if isinstance(inbox, Response):
         return inbox
     answer = challenge_answer(request.query_params, inbox.secrets.get("verify_token", ""))
@@ -83,25 +55,11 @@ async def messenger_handshake(inbox_id: str, request: Request, runtime: RuntimeD
 @router.post("/messenger/{inbox_id}/webhook", include_in_schema=False)
 async def messenger_webhook(inbox_id: str, request: Request, runtime: RuntimeDep) -> Response:
     """Receive one signed delivery of Page or Instagram messaging events."""
-    inbox = await _inbox(runtime, inbox_id)
-    if isinstance(inbox, Response):
-        return inbox
+    checked = await receive_signed(WEBHOOK, inbox_id, request, runtime)
+    if isinstance(checked, Response):
+        return checked
+    inbox, delivery = checked
     ip = client_ip(request)
-    try:
-        body = await _read_body(request)
-    except _TooLarge:
-        await record_rejection(runtime.sessionmaker, inbox.id, "body_too_large", ip=ip)
-        return error_response(413, "too_large", f"the delivery is over {MAX_BODY_BYTES} bytes")
-    if not signature_ok(inbox.secrets.get("app_secret", ""), body, request.headers.get(SIGNATURE_HEADER)):
-        await record_rejection(runtime.sessionmaker, inbox.id, "bad_signature", ip=ip)
-        return error_response(403, "permission_denied", "wrong or missing X-Hub-Signature-256")
-    try:
-        delivery = parse_delivery(body)
-    except MalformedDelivery as exc:
-        await record_rejection(
-            runtime.sessionmaker, inbox.id, "malformed", ip=ip, details={"error": str(exc)}
-        )
-        return error_response(400, "bad_request", f"not a Messenger delivery: {exc}")
     adapter = runtime.channel_adapters.get(ChannelKind.MESSENGER)
     if not isinstance(adapter, MessengerAdapter):
         return error_response(503, "unavailable", "the Messenger channel is not enabled in this process")

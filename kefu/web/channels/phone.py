@@ -40,6 +40,7 @@ from kefu.runtime import Runtime
 from kefu.schedules.service import get_calendar_for_team
 from kefu.storage.envelope import DecryptionFailed
 from kefu.trust.keys import keyring_from_settings
+from kefu.web.channels.common import BodyTooLarge, read_capped_body
 from kefu.web.deps import RuntimeDep, client_ip
 
 router = APIRouter(prefix="/phone", include_in_schema=False)
@@ -70,16 +71,13 @@ async def _read_body(request: Request) -> list[tuple[str, str]]:
     declared = request.headers.get("content-length", "")
     if declared and (not declared.isascii() or not declared.isdigit()):
         raise _Refused(400)
-    if declared and int(declared) > MAX_BODY:
-        raise _Refused(413)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise _Refused(413)
+    try:
+        body = await read_capped_body(request, MAX_BODY)
+    except BodyTooLarge:
+        raise _Refused(413) from None
     try:
         return parse_qsl(
-            bytes(body).decode("ascii"), keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS
+            body.decode("ascii"), keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS
         )
     except ValueError:  # includes non-ASCII bytes, broken UTF-8 escapes and too many fields
         raise _Refused(400) from None

@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import hmac
 import json
-import uuid
 from typing import Final
 
 import structlog
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from kefu.channels.credentials import channel_inbox
 from kefu.channels.telegram.adapter import TelegramAdapter
 from kefu.channels.telegram.api import TelegramError
 from kefu.channels.telegram.receive import do_receive_update, record_rejected
 from kefu.channels.telegram.updates import MalformedUpdate
-from kefu.core.errors import InvalidInput, NotFound
-from kefu.inboxes.models import ChannelKind, Inbox
+from kefu.core.errors import InvalidInput
+from kefu.inboxes.models import ChannelKind
 from kefu.jobs.registry import RetryAfter
-from kefu.storage.envelope import DecryptionFailed
-from kefu.trust.keys import keyring_from_settings
+from kefu.web.channels.common import BodyTooLarge, open_webhook_inbox, read_capped_body
 from kefu.web.deps import RuntimeDep, client_ip
 from kefu.web.errors import error_response
 
@@ -38,42 +35,16 @@ SECRET_HEADER: Final = "x-telegram-bot-api-secret-token"  # noqa: S105 - a heade
 MAX_BODY_BYTES: Final = 1024 * 1024
 
 
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared and (not declared.isascii() or not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-        raise _TooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise _TooLarge
-    return bytes(body)
-
-
 def _ok() -> JSONResponse:
     return JSONResponse({"ok": True})
 
 
 @router.post("/telegram/{inbox_id}/webhook", include_in_schema=False)
-async def telegram_webhook(inbox_id: str, request: Request, runtime: RuntimeDep) -> JSONResponse:
+async def telegram_webhook(inbox_id: str, request: Request, runtime: RuntimeDep) -> Response:
     """Receive one update for the inbox's bot."""
-    try:
-        inbox_uuid = uuid.UUID(inbox_id)
-    except ValueError:
-        raise NotFound("no such inbox") from None
-    async with runtime.sessionmaker() as session:
-        inbox = await session.get(Inbox, inbox_uuid)
-        if inbox is None or not inbox.is_active or inbox.channel != ChannelKind.TELEGRAM:
-            raise NotFound("no such inbox")
-        try:
-            opened = channel_inbox(keyring_from_settings(runtime.settings), inbox)
-        except DecryptionFailed:
-            log.error("telegram_inbox_secrets_unreadable", inbox_id=inbox_id)
-            return error_response(503, "unavailable", "the inbox's credentials cannot be opened")
+    opened = await open_webhook_inbox(runtime, inbox_id, ChannelKind.TELEGRAM)
+    if isinstance(opened, Response):
+        return opened
     expected = opened.secrets.get("webhook_secret", "").encode()
     given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")
     if not expected or not hmac.compare_digest(given, expected):
@@ -83,25 +54,25 @@ async def telegram_webhook(inbox_id: str, request: Request, runtime: RuntimeDep)
     if not isinstance(adapter, TelegramAdapter):
         return error_response(503, "unavailable", "the Telegram channel is not enabled in this process")
     try:
-        body = await _read_body(request)
-    except _TooLarge:
-        await record_rejected(runtime.sessionmaker, inbox_uuid, "body too large", client_ip(request))
+        body = await read_capped_body(request, MAX_BODY_BYTES)
+    except BodyTooLarge:
+        await record_rejected(runtime.sessionmaker, opened.id, "body too large", client_ip(request))
         return error_response(413, "too_large", f"the update is over {MAX_BODY_BYTES} bytes")
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):  # broken JSON, bad UTF-8, absurd nesting
-        await record_rejected(runtime.sessionmaker, inbox_uuid, "not JSON", client_ip(request))
+        await record_rejected(runtime.sessionmaker, opened.id, "not JSON", client_ip(request))
         return error_response(400, "bad_request", "not a Telegram update: not JSON")
     try:
         received = await do_receive_update(
             adapter, opened, payload, sessionmaker=runtime.sessionmaker, blobs=runtime.blobs
         )
     except MalformedUpdate as exc:
-        await record_rejected(runtime.sessionmaker, inbox_uuid, str(exc), client_ip(request))
+        await record_rejected(runtime.sessionmaker, opened.id, str(exc), client_ip(request))
         return error_response(400, "bad_request", f"not a Telegram update: {exc}")
     except InvalidInput as exc:
         # Nothing to store (e.g. only whitespace): a redelivery would not change that.
-        await record_rejected(runtime.sessionmaker, inbox_uuid, exc.message, client_ip(request))
+        await record_rejected(runtime.sessionmaker, opened.id, exc.message, client_ip(request))
         return _ok()
     except (TelegramError, RetryAfter) as exc:
         log.warning("telegram_file_fetch_failed", inbox_id=inbox_id, error=type(exc).__name__)

@@ -7,14 +7,12 @@ x-twitter-webhooks-signature over the raw body; nothing is parsed or stored befo
 
 from __future__ import annotations
 
-import uuid
 from typing import Final
 
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from kefu.channels.adapter import ChannelInbox
 from kefu.channels.x.events import (
     MAX_CRC_TOKEN,
     MalformedActivity,
@@ -22,55 +20,32 @@ from kefu.channels.x.events import (
     parse_activity,
     signature_ok,
 )
-from kefu.channels.x.inbound import do_receive, get_webhook_inbox, record_rejection
-from kefu.core.errors import NotFound
-from kefu.runtime import Runtime
-from kefu.storage.envelope import DecryptionFailed
-from kefu.trust.keys import keyring_from_settings
+from kefu.channels.x.inbound import do_receive
+from kefu.inboxes.models import ChannelKind
+from kefu.web.channels.common import SignedWebhook, open_webhook_inbox, receive_signed
 from kefu.web.deps import RuntimeDep, client_ip
 from kefu.web.errors import error_response
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
 
-SIGNATURE_HEADER: Final = "x-twitter-webhooks-signature"
 # Account Activity deliveries are small JSON documents; media is referenced, never inlined.
-MAX_BODY_BYTES: Final = 1024 * 1024
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared and (not declared.isascii() or not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-        raise _TooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise _TooLarge
-    return bytes(body)
-
-
-async def _inbox(runtime: Runtime, inbox_id: str) -> ChannelInbox | Response:
-    try:
-        inbox_uuid = uuid.UUID(inbox_id)
-    except ValueError:
-        raise NotFound("no such inbox") from None
-    async with runtime.sessionmaker() as session:
-        try:
-            return await get_webhook_inbox(session, keyring_from_settings(runtime.settings), inbox_uuid)
-        except DecryptionFailed:
-            log.error("x_inbox_secrets_unreadable", inbox_id=inbox_id)
-            return error_response(503, "unavailable", "the inbox's credentials cannot be opened")
+WEBHOOK: Final = SignedWebhook(
+    channel=ChannelKind.X,
+    max_bytes=1024 * 1024,
+    signature_header="x-twitter-webhooks-signature",
+    signing_key="consumer_secret",
+    signature_ok=signature_ok,
+    parse=parse_activity,
+    malformed=MalformedActivity,
+    what="an Account Activity delivery",
+)
 
 
 @router.get("/x/{inbox_id}/webhook", include_in_schema=False)
 async def x_crc_check(inbox_id: str, request: Request, runtime: RuntimeDep) -> Response:
     """Answer X's challenge-response check."""
-    inbox = await _inbox(runtime, inbox_id)
+    inbox = await open_webhook_inbox(runtime, inbox_id, ChannelKind.X)
     if isinstance(inbox, Response):
         return inbox
     crc_token = request.query_params.get("crc_token", "")
@@ -85,27 +60,11 @@ async def x_crc_check(inbox_id: str, request: Request, runtime: RuntimeDep) -> R
 @router.post("/x/{inbox_id}/webhook", include_in_schema=False)
 async def x_webhook(inbox_id: str, request: Request, runtime: RuntimeDep) -> Response:
     """Receive one signed Account Activity delivery."""
-    inbox = await _inbox(runtime, inbox_id)
-    if isinstance(inbox, Response):
-        return inbox
+    checked = await receive_signed(WEBHOOK, inbox_id, request, runtime)
+    if isinstance(checked, Response):
+        return checked
+    inbox, activity = checked
     ip = client_ip(request)
-    try:
-        body = await _read_body(request)
-    except _TooLarge:
-        await record_rejection(runtime.sessionmaker, inbox.id, "body_too_large", ip=ip)
-        return error_response(413, "too_large", f"the delivery is over {MAX_BODY_BYTES} bytes")
-    if not signature_ok(
-        inbox.secrets.get("consumer_secret", ""), body, request.headers.get(SIGNATURE_HEADER)
-    ):
-        await record_rejection(runtime.sessionmaker, inbox.id, "bad_signature", ip=ip)
-        return error_response(403, "permission_denied", "wrong or missing x-twitter-webhooks-signature")
-    try:
-        activity = parse_activity(body)
-    except MalformedActivity as exc:
-        await record_rejection(
-            runtime.sessionmaker, inbox.id, "malformed", ip=ip, details={"error": str(exc)}
-        )
-        return error_response(400, "bad_request", f"not an Account Activity delivery: {exc}")
     received = await do_receive(runtime.sessionmaker, runtime.blobs, runtime.settings, inbox, activity, ip=ip)
     log.info("x_delivery", inbox_id=inbox_id, stored=received.stored, duplicates=received.duplicates)
     return JSONResponse({"ok": True})

@@ -12,17 +12,13 @@ from PIL import Image
 from sqlalchemy import select
 
 from kefu.audit.models import AuditEvent
-from kefu.channels.delivery import CHANNEL_DELIVER, bind_deliver
 from kefu.channels.messenger.adapter import MessengerAdapter
 from kefu.contacts.models import ContactIdentity, IdentityKind
 from kefu.conversations.models import Attachment, Conversation, Message
 from kefu.conversations.states import MessageKind
-from kefu.db.uow import transaction
 from kefu.inboxes.models import ChannelKind, Inbox
-from kefu.jobs.models import OutboxJob
-from kefu.jobs.registry import JobContext
 from kefu.runtime import Runtime
-from kefu.trust.keys import keyring_from_settings
+from tests.channels.deliveries import run_deliveries
 from tests.channels.messenger.conftest import make_messenger_inbox
 from tests.channels.messenger.payloads import PSID, VERIFY_TOKEN, delivery, messaging, read_receipt, signed
 from tests.channels.messenger.standin import GraphStandIn
@@ -175,17 +171,6 @@ async def test_refused_files_keep_the_message_and_tell_the_agent(
         assert list(await session.scalars(select(Attachment))) == []
 
 
-async def _run_deliveries(runtime: Runtime, adapter: MessengerAdapter) -> None:
-    handler = bind_deliver({adapter.channel: adapter}, runtime.blobs, keyring_from_settings(runtime.settings))
-    async with runtime.sessionmaker() as session:
-        jobs = list(await session.scalars(select(OutboxJob).where(OutboxJob.name == CHANNEL_DELIVER)))
-    for job in jobs:
-        async with transaction(runtime.sessionmaker) as session:
-            await handler(
-                JobContext(session, job.id, CHANNEL_DELIVER, 1, job.dedupe_key or ""), dict(job.payload)
-            )
-
-
 async def test_end_to_end_a_reply_goes_back_and_the_window_is_respected(
     client: httpx.AsyncClient, inbox: Inbox, runtime: Runtime, graph: GraphStandIn, adapter: MessengerAdapter
 ) -> None:
@@ -199,7 +184,7 @@ async def test_end_to_end_a_reply_goes_back_and_the_window_is_respected(
     url = f"/api/v1/conversations/{conversation['id']}/messages"
     reply = await client.post(url, json={"body": "It is confirmed now."}, headers=agent.headers)
     assert reply.status_code == 201
-    await _run_deliveries(runtime, adapter)
+    await run_deliveries(runtime, adapter)
     [call] = graph.calls
     assert call.body == {
         "recipient": {"id": PSID},
@@ -210,7 +195,7 @@ async def test_end_to_end_a_reply_goes_back_and_the_window_is_respected(
     graph.fail(400, 10, "(#10) This message is sent outside of allowed window.", 2018278)
     late = await client.post(url, json={"body": "Anything else?"}, headers=agent.headers)
     assert late.status_code == 201
-    await _run_deliveries(runtime, adapter)
+    await run_deliveries(runtime, adapter)
     async with runtime.sessionmaker() as session:
         first = await session.get(Message, uuid.UUID(reply.json()["id"]))
         held = await session.get(Message, uuid.UUID(late.json()["id"]))

@@ -16,7 +16,7 @@ from kefu.inboxes.models import ChannelKind, Inbox, Team
 from kefu.runtime import Runtime
 from kefu.settings import Settings
 from kefu.trust.keys import keyring_from_settings
-from tests.channels.telegram.standin import TOKEN, StandIn, serve
+from tests.channels.telegram.standin import TOKEN, StandIn, running
 
 
 class Sleeps:
@@ -31,8 +31,8 @@ class Sleeps:
 
 @pytest.fixture
 async def standin() -> AsyncIterator[StandIn]:
-    async with serve(StandIn()) as running:
-        yield running
+    async with running(StandIn()) as served:
+        yield served
 
 
 @pytest.fixture

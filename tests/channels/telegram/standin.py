@@ -7,21 +7,19 @@ Tests script it: known chats, blocked users, queued failures, pending updates, s
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.channels.standin_server import serve
 
 TOKEN = "123456:TEST-token_abcdefghij"
 
@@ -188,24 +186,8 @@ async def _read(request: Request) -> tuple[dict[str, Any], dict[str, tuple[str, 
 
 
 @asynccontextmanager
-async def serve(standin: StandIn) -> AsyncIterator[StandIn]:
-    """Run the stand-in on a free port of this event loop; `standin.url` is its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(standin.app(), log_level="warning", lifespan="off", ws="none", http="h11")
-    server = uvicorn.Server(config)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment] # pytest owns signals
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    standin.url = f"http://127.0.0.1:{port}"
-    try:
+async def running(standin: StandIn) -> AsyncIterator[StandIn]:
+    """Serve the stand-in for the block; `standin.url` is its base URL."""
+    async with serve(standin.app()) as url:
+        standin.url = url
         yield standin
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.channels.messenger.standin import serve
+from tests.channels.standin_server import serve
 
 USER_TOKEN = "bWVzc2FnZXMtdXNlci10b2tlbi1TRUNSRVQ"
 SUPPORT_ID = "1400000000000000000"

@@ -9,18 +9,14 @@ import httpx
 from sqlalchemy import select
 
 from kefu.audit.models import AuditEvent
-from kefu.channels.delivery import CHANNEL_DELIVER, bind_deliver
 from kefu.channels.x.adapter import XAdapter
 from kefu.channels.x.events import crc_response
 from kefu.contacts.models import Contact, ContactIdentity, IdentityKind
 from kefu.conversations.models import Conversation, Message
 from kefu.conversations.states import MessageKind
-from kefu.db.uow import transaction
 from kefu.inboxes.models import ChannelKind, Inbox
-from kefu.jobs.models import OutboxJob
-from kefu.jobs.registry import JobContext
 from kefu.runtime import Runtime
-from kefu.trust.keys import keyring_from_settings
+from tests.channels.deliveries import run_deliveries
 from tests.channels.x.conftest import make_x_inbox
 from tests.channels.x.payloads import CONSUMER_SECRET, CUSTOMER_ID, activity, dm_event, signed
 from tests.channels.x.standin import SUPPORT_ID, USER_TOKEN, XStandIn
@@ -119,17 +115,6 @@ async def test_other_accounts_media_and_empty_messages(
     assert audit.details == {"reason": "unusable_events", "skipped_count": 1}
 
 
-async def _run_deliveries(runtime: Runtime, adapter: XAdapter) -> None:
-    handler = bind_deliver({adapter.channel: adapter}, runtime.blobs, keyring_from_settings(runtime.settings))
-    async with runtime.sessionmaker() as session:
-        jobs = list(await session.scalars(select(OutboxJob).where(OutboxJob.name == CHANNEL_DELIVER)))
-    for job in jobs:
-        async with transaction(runtime.sessionmaker) as session:
-            await handler(
-                JobContext(session, job.id, CHANNEL_DELIVER, 1, job.dedupe_key or ""), dict(job.payload)
-            )
-
-
 async def test_end_to_end_a_dm_reply_goes_back(
     client: httpx.AsyncClient, inbox: Inbox, runtime: Runtime, xapi: XStandIn, adapter: XAdapter
 ) -> None:
@@ -142,7 +127,7 @@ async def test_end_to_end_a_dm_reply_goes_back(
     url = f"/api/v1/conversations/{conversation['id']}/messages"
     reply = await client.post(url, json={"body": "It arrived, tx 0xabc."}, headers=agent.headers)
     assert reply.status_code == 201
-    await _run_deliveries(runtime, adapter)
+    await run_deliveries(runtime, adapter)
     [call] = xapi.calls
     assert (call.participant_id, call.authorization, call.body) == (
         CUSTOMER_ID,
@@ -152,7 +137,7 @@ async def test_end_to_end_a_dm_reply_goes_back(
     # The customer stopped accepting DMs from us: X answers 403 and the agent is told.
     xapi.fail(403, "You are not allowed to send messages to this user.")
     late = await client.post(url, json={"body": "Anything else?"}, headers=agent.headers)
-    await _run_deliveries(runtime, adapter)
+    await run_deliveries(runtime, adapter)
     async with runtime.sessionmaker() as session:
         sent = await session.get(Message, uuid.UUID(reply.json()["id"]))
         refused = await session.get(Message, uuid.UUID(late.json()["id"]))
