@@ -90,7 +90,7 @@ async def do_receive(
         files, refused = await _files(adapter, event)
         facts: dict[str, Any] = {"platform": "instagram" if event.platform == "instagram" else "facebook"}
         inbound = _inbound(
-            inbox, event, tuple(files), facts | ({"files_refused": refused} if refused else {})
+            inbox, event, tuple(files), facts | ({"refused_files": refused} if refused else {})
         )
         try:
             async with transaction(sessionmaker) as session:
@@ -98,7 +98,7 @@ async def do_receive(
         except (TooLarge, UnsupportedMedia) as exc:
             # The file pipeline refused a file: keep the message without its files.
             refused += [{"type": "file", "reason": exc.code} for _ in files]
-            inbound = _inbound(inbox, event, (), facts | {"files_refused": refused})
+            inbound = _inbound(inbox, event, (), facts | {"refused_files": refused})
             try:
                 async with transaction(sessionmaker) as session:
                     result = await do_ingest(session, inbound, blobs=blobs, settings=settings)

@@ -157,12 +157,12 @@ async def test_refused_files_keep_the_message_and_tell_the_agent(
     assert (await _post(client, inbox, second)).status_code == 200
     video, exe = await _messages(runtime)
     assert video.body == "my video"
-    assert video.data["channel"]["files_refused"] == [
+    assert video.data["channel"]["refused_files"] == [
         {"type": "video", "reason": "too_large"},
         {"type": "file", "reason": "not_allowed"},
     ]
     assert exe.body == "(file not received)"
-    assert exe.data["channel"]["files_refused"] == [{"type": "file", "reason": "unsupported_media_type"}]
+    assert exe.data["channel"]["refused_files"] == [{"type": "file", "reason": "unsupported_media_type"}]
     audits = await _audits(runtime, "channel.file_refused")
     assert len(audits) == 2
     assert "169.254" not in json.dumps([a.details for a in audits])

@@ -9,6 +9,7 @@ from kefu.chat.bot import texts
 from kefu.chat.bot.engine import MAX_REASKS
 from kefu.i18n import get_translator
 from kefu.integrations.exchange.demo import DemoExchange
+from kefu.request_forms.exchange_lists import install_exchange
 from kefu.request_forms.messages import field_message
 from tests.chat.bot.conftest import (
     BOTH,
@@ -229,6 +230,15 @@ async def test_other_buttons_during_questions_repeat_the_question(
 
 
 async def test_without_an_exchange_pairs_are_checked_for_shape_only(chat_session: AsyncSession) -> None:
+    # No exchange at all: not even the one an app built by an earlier test installed for the process.
+    previous = install_exchange(None)
+    try:
+        await _shape_only(chat_session)
+    finally:
+        install_exchange(previous)
+
+
+async def _shape_only(chat_session: AsyncSession) -> None:
     c = Chat(chat_session, "en", None)
     await c.say(TRADING_UNKNOWN["en"])
     turn = await c.say("doge_usdt")
