@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from kefu.web.console import (
+    callbacks,
     channels_settings,
     conversation,
     form_settings,
@@ -28,6 +29,7 @@ router.include_router(channels_settings.router)
 router.include_router(form_settings.router)
 router.include_router(mailboxes_settings.router)
 router.include_router(recovery.router)
+router.include_router(callbacks.router)
 router.include_router(console_socket.router)
 
 __all__ = ["install_console_errors", "router"]
