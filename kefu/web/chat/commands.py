@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from kefu.chat.actions import do_post_message, do_record_diagnostics, publish_customer_activity
 from kefu.chat.bot_flow import do_bot_turn, find_choice
 from kefu.chat.limits import MESSAGES_PER_MINUTE
-from kefu.chat.service import describe_conversation, find_contact
+from kefu.chat.service import describe_conversation
 from kefu.chat.tickets import do_continue_by_email
 from kefu.chat.transcripts import do_email_transcript
 from kefu.chat.uploads import read_upload
@@ -38,6 +36,7 @@ from kefu.web.chat.frames import (
     VerifyIdentity,
     parse_frame,
 )
+from kefu.web.chat.ownership import own_conversation
 
 if TYPE_CHECKING:
     from kefu.web.chat.connection import ChatConnection
@@ -132,7 +131,7 @@ async def bot(connection: ChatConnection, *, text: str | None, choice: str | Non
     if not connection.runtime.settings.chat_bot:
         return
     async with transaction(connection.runtime.sessionmaker) as session:
-        conversation = await _own_conversation(session, connection)
+        conversation = await own_conversation(session, connection)
         turn = await do_bot_turn(
             session, conversation, text=text, choice=choice, base_url=connection.runtime.settings.base_url
         )
@@ -144,22 +143,11 @@ async def bot(connection: ChatConnection, *, text: str | None, choice: str | Non
 async def choose(connection: ChatConnection, frame: Choice) -> None:
     """A quick reply the bot offered (solved, not solved, talk to a person, skip)."""
     async with transaction(connection.runtime.sessionmaker) as session:
-        conversation = await _own_conversation(session, connection)
+        conversation = await own_conversation(session, connection)
         offered = await find_choice(session, conversation, frame.seq, frame.choice)
     if not offered:
         raise ProtocolError("not_found", "no such choice in this conversation")
     await bot(connection, text=None, choice=frame.choice)
-
-
-async def _own_conversation(session: AsyncSession, connection: ChatConnection) -> Conversation:
-    """The socket's conversation, re-checked as the customer's own; NotFound-like error otherwise."""
-    if connection.conversation_id is None:
-        raise ProtocolError("no_conversation", "send a message first")
-    conversation = await session.get(Conversation, connection.conversation_id, with_for_update=True)
-    contact_id = await find_contact(session, connection.customer)
-    if conversation is None or contact_id is None or conversation.contact_id != contact_id:
-        raise ProtocolError("not_found", "this conversation is no longer yours to change")
-    return conversation
 
 
 async def _mail_allowed(connection: ChatConnection) -> None:
@@ -172,7 +160,7 @@ async def leave_email(connection: ChatConnection, frame: LeaveEmail) -> None:
     await _mail_allowed(connection)
     try:
         async with transaction(connection.runtime.sessionmaker) as session:
-            conversation = await _own_conversation(session, connection)
+            conversation = await own_conversation(session, connection)
             ticket = await do_continue_by_email(
                 session, conversation, frame.email, settings=connection.runtime.settings
             )
@@ -186,7 +174,7 @@ async def transcript(connection: ChatConnection) -> None:
     await _mail_allowed(connection)
     try:
         async with transaction(connection.runtime.sessionmaker) as session:
-            conversation = await _own_conversation(session, connection)
+            conversation = await own_conversation(session, connection)
             address = await do_email_transcript(session, conversation, bot_name=connection.bot_name)
     except InvalidInput as exc:
         code = "no_email" if "email" in (exc.fields or {}) else "invalid"
@@ -198,7 +186,7 @@ async def rate(connection: ChatConnection, frame: Rate) -> None:
     """The customer's satisfaction rating of the solved chat."""
     try:
         async with transaction(connection.runtime.sessionmaker) as session:
-            conversation = await _own_conversation(session, connection)
+            conversation = await own_conversation(session, connection)
             await do_rate(session, conversation, frame.score, frame.comment)
     except Conflict as exc:
         raise ProtocolError("not_solved", str(exc)) from None
@@ -215,7 +203,7 @@ async def diagnostics(connection: ChatConnection, frame: Diagnostics) -> None:
     if connection.conversation_id is None or connection.diagnostics_sent:
         return
     async with transaction(connection.runtime.sessionmaker) as session:
-        conversation = await _own_conversation(session, connection)
+        conversation = await own_conversation(session, connection)
         await do_record_diagnostics(session, conversation, facts)
     connection.diagnostics_sent = True
 

@@ -20,19 +20,15 @@ from kefu.trust.anti_phishing import do_set_code, read_code
 from kefu.trust.identity import CheckOutcome, do_check_code, pending_challenge, verification_of
 from kefu.trust.keys import keyring_from_settings
 from kefu.web.chat.frames import FreezeAccount, ProtocolError, SetAntiPhishingCode, VerifyIdentity
+from kefu.web.chat.ownership import own_conversation
 
 if TYPE_CHECKING:
     from kefu.web.chat.connection import ChatConnection
 
 
 async def _own(session: AsyncSession, connection: ChatConnection) -> tuple[Conversation, CustomerActor]:
-    if connection.conversation_id is None:
-        raise ProtocolError("no_conversation", "send a message first")
-    conversation = await session.get(Conversation, connection.conversation_id, with_for_update=True)
-    contact_id = await find_contact(session, connection.customer)
-    if conversation is None or contact_id is None or conversation.contact_id != contact_id:
-        raise ProtocolError("not_found", "this conversation is no longer yours to change")
-    return conversation, CustomerActor(contact_id=contact_id)
+    conversation = await own_conversation(session, connection)
+    return conversation, CustomerActor(contact_id=conversation.contact_id)
 
 
 async def verify_identity(connection: ChatConnection, frame: VerifyIdentity) -> None:
