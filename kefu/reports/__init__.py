@@ -1,0 +1,1 @@
+"""Reports: facts derived from the domain's durable logs, hourly rollups, and the dashboards' tables."""
