@@ -12,8 +12,10 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.roles import Role, Scope
+from kefu.backup.cli import backup_command, restore_command
 from kefu.cli_support import checked_settings, err, in_transaction
 from kefu.kb.cli import kb_app
+from kefu.reports.cli import reports_app
 from kefu.settings import get_settings
 from kefu.trust.cli import keys_app
 
@@ -24,6 +26,7 @@ app.add_typer(agent_app, name="agent")
 app.add_typer(token_app, name="token")
 app.add_typer(kb_app, name="kb")
 app.add_typer(keys_app, name="keys")
+app.add_typer(reports_app, name="reports")
 
 
 @app.command()
@@ -80,15 +83,36 @@ def worker_command(
     concurrency: Annotated[
         int | None, typer.Option(help="Jobs run at once (KEFU_WORKER_CONCURRENCY).")
     ] = None,
+    metrics_listen: Annotated[
+        str,
+        typer.Option(
+            help="Serve this worker's Prometheus metrics (job outcomes and durations) on HOST:PORT; "
+            "no authentication, so bind a loopback or private address. Empty: off."
+        ),
+    ] = "",
 ) -> None:
     """Run the outbox worker alone (scale-out: as many as you like, they share the queue)."""
     from kefu.logging import configure_logging
+    from kefu.mail.smtp_server import listen_address
     from kefu.runtime import build_runtime
 
     settings = checked_settings()
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    try:
+        metrics_address = listen_address(metrics_listen)
+    except ValueError:
+        err.print(f"[red]--metrics-listen must be HOST:PORT, got {metrics_listen!r}[/red]")
+        raise typer.Exit(2) from None
     configure_logging(settings)
+    if metrics_address is not None:
+        # A worker has no HTTP app: its own counters would otherwise never be scraped (docs/operations.md).
+        from prometheus_client import start_http_server
+
+        from kefu.observability.metrics import REGISTRY
+
+        host, port = metrics_address
+        start_http_server(port, addr=host, registry=REGISTRY)
 
     async def run() -> None:
         runtime = build_runtime(settings)
@@ -317,3 +341,8 @@ def _mask_url(url: str) -> str:
         if "@" in rest:
             return f"{scheme}{sep}***@{rest.split('@', 1)[1]}"
         return url
+
+
+# Registered last so `kefu --help` lists them after the everyday commands (docs/operations.md).
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)

@@ -40,6 +40,9 @@ MODEL_MODULES = (
     "kefu.trust.models",
     "kefu.recovery.models",
     "kefu.channels.phone.models",
+    "kefu.privacy.models",
+    "kefu.webhooks.models",
+    "kefu.reports.models",
 )
 
 # Modules that define outbox job handlers: each exports `HANDLERS` (name → handler) and `PERIODIC`
@@ -54,6 +57,9 @@ JOB_MODULES = (
     "kefu.mail.jobs",
     "kefu.recovery.jobs",
     "kefu.channels.jobs",
+    "kefu.privacy.jobs",
+    "kefu.webhooks.jobs",
+    "kefu.reports.jobs",
 )
 
 

@@ -62,10 +62,28 @@ class Runtime:
     chat_limits: ChatLimits = field(init=False)
     # The social and phone channels' adapters (kefu.channels.factory); tests hand in stand-ins.
     channel_adapters: dict[ChannelKind, ChannelAdapter] = field(default_factory=dict)
+    # The reports' read replica (settings.reports_database_url), opened on first use.
+    _reports_engine: AsyncEngine | None = field(default=None, init=False)
+    _reports_sessionmaker: async_sessionmaker[AsyncSession] | None = field(default=None, init=False)
 
     def __post_init__(self, mail_transport: MailTransport | None) -> None:
         self.mail = mail_transport if mail_transport is not None else create_mail_transport(self.settings)
         self.chat_limits = create_chat_limits(self.settings.redis_url)
+
+    @property
+    def reports_sessionmaker(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for the dashboards: a read replica when one is configured, else the primary.
+
+        Reports only read, and their scans are the heaviest queries Kefu runs; on a replica they
+        cannot slow down the writes that agents and customers wait for (docs/deployment.md).
+        """
+        url = self.settings.reports_database_url
+        if not url:
+            return self.sessionmaker
+        if self._reports_sessionmaker is None:
+            self._reports_engine = create_engine(url)
+            self._reports_sessionmaker = create_sessionmaker(self._reports_engine)
+        return self._reports_sessionmaker
 
     async def prepare(self) -> None:
         """One-off start-up work that needs the event loop (e.g. the S3 bucket must exist)."""
@@ -164,6 +182,8 @@ class Runtime:
         if isinstance(self.bus.log, RedisEventLog):
             await self.bus.log.close()
         await self.engine.dispose()
+        if self._reports_engine is not None:
+            await self._reports_engine.dispose()
 
 
 def build_runtime(settings: Settings) -> Runtime:

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="SQLite file and local blobs live here by default")
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite under data_dir")
     redis_url: str = Field("", description="Redis for pub/sub fan-out; empty means in-process bus")
+    reports_database_url: str = Field(
+        "", description="a read replica the reports read from (same schema); empty means database_url"
+    )
     base_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
 
@@ -124,6 +127,28 @@ class Settings(BaseSettings):
     identity_code_minutes: int = Field(10, ge=1, le=60)
     identity_verified_hours: int = Field(24, ge=1, le=24 * 30)
 
+    # Data retention and privacy requests (docs/privacy.md). Days after a conversation is closed before
+    # its attachments, then its personal data, are purged; 0 keeps them forever.
+    retention_attachment_days: int = Field(0, ge=0, le=36500)
+    retention_personal_data_days: int = Field(0, ge=0, le=36500)
+    # Conversations handled per purge run (hourly); a backlog drains over the following runs.
+    retention_batch_size: int = Field(200, ge=1, le=10_000)
+    # A customer-data export (ZIP) can be downloaded this many days, then it is deleted.
+    privacy_export_days: int = Field(7, ge=1, le=90)
+    # Erasure keeps staff notes with the customer's identifiers masked; False replaces every note that
+    # mentions the customer by the removal marker.
+    privacy_erasure_keeps_notes: bool = True
+
+    # Outbound webhooks (docs/webhooks.md). Letting them reach loopback and private addresses is for
+    # local development and tests only: production refuses to start with it.
+    webhook_allow_private_networks: bool = False
+    # One delivery attempt (connect, send, read the answer), redirects included.
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=60)
+
+    # Operations (docs/operations.md). The bearer token Prometheus sends to GET /metrics; empty means
+    # only clients on the loopback interface may scrape (everyone else gets 404).
+    metrics_token: SecretStr = SecretStr("")
+
     @model_validator(mode="after")
     def _default_paths(self) -> Settings:
         if not self.database_url:
@@ -157,6 +182,12 @@ class Settings(BaseSettings):
                 except re.error as error:
                     message = f"redaction_patterns line {number} is not a regular expression: {error}"
                     raise ValueError(message) from None
+        return self
+
+    @model_validator(mode="after")
+    def _check_webhooks(self) -> Settings:
+        if self.env == "production" and self.webhook_allow_private_networks:
+            raise ValueError("webhook_allow_private_networks is refused in production (SSRF)")
         return self
 
     @property

@@ -11,6 +11,7 @@ from kefu.auth.actors import Actor, AgentActor, CustomerActor
 from kefu.conversations.models import Conversation
 from kefu.core.errors import NotFound
 from kefu.inboxes.models import Team
+from kefu.observability.context import bind_conversation
 
 
 def visible_conversations(actor: Actor) -> ColumnElement[bool]:
@@ -42,6 +43,7 @@ async def access_conversation_by_id(
     conversation = await session.scalar(query)
     if conversation is None:
         raise NotFound("conversation not found")
+    bind_conversation(conversation.id)
     return conversation
 
 
@@ -54,6 +56,7 @@ async def access_conversation_by_reference(
     )
     if conversation is None:
         raise NotFound("conversation not found")
+    bind_conversation(conversation.id)
     return conversation
 
 

@@ -11,6 +11,7 @@ import asyncio
 import os
 import random
 import socket
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +28,8 @@ from kefu.jobs.enqueue import job_wakeup
 from kefu.jobs.models import JobStatus, OutboxJob
 from kefu.jobs.registry import Batchable, HandlerRegistry, JobContext, PermanentJobError, RetryAfter
 from kefu.jobs.retry import backoff_seconds, describe_error
+from kefu.observability.context import job_log_context
+from kefu.observability.metrics import OUTBOX_JOB_DURATION, OUTBOX_JOBS
 
 log = structlog.get_logger(__name__)
 
@@ -190,6 +193,7 @@ class Worker:
                         await handler(self._context(session, job), dict(job.payload))
                 if await self._mark_batch_done(session, jobs):
                     await commit(session)
+                    OUTBOX_JOBS.labels(job=jobs[0].name, outcome="done").inc(len(jobs))
                     for job in jobs:
                         log.info("job_done", job_id=str(job.id), job=job.name, attempt=job.attempt)
                     return
@@ -227,22 +231,32 @@ class Worker:
 
     async def execute(self, job: ClaimedJob) -> None:
         """Run one claimed job and record the outcome; never raises (except cancellation)."""
+        with job_log_context(job.id, job.name, job.payload):
+            await self._execute(job)
+
+    async def _execute(self, job: ClaimedJob) -> None:
         handler = self.handlers.get(job.name)
         if handler is None:
             await self._record_failure(job, f"no handler is registered for job {job.name!r}", dead=True)
             return
         async with self.sessionmaker() as session:
             context = self._context(session, job)
+            started = time.perf_counter()
             try:
                 # Past the lease another worker may take the job over; stop before that.
                 async with asyncio.timeout(self.lease.total_seconds()):
-                    await handler(context, dict(job.payload))
+                    try:
+                        await handler(context, dict(job.payload))
+                    finally:
+                        OUTBOX_JOB_DURATION.labels(job=job.name).observe(time.perf_counter() - started)
                 finished = await self._mark(session, job, status=JobStatus.DONE, finished_at=utcnow())
                 if not finished:
                     await rollback(session)
+                    OUTBOX_JOBS.labels(job=job.name, outcome="lost").inc()
                     log.warning("job_claim_lost", job_id=str(job.id), job=job.name, worker=self.name)
                     return
                 await commit(session)
+                OUTBOX_JOBS.labels(job=job.name, outcome="done").inc()
             except Exception as exc:  # noqa: BLE001 - every handler failure is recorded and retried
                 await rollback(session)
                 permanent = isinstance(exc, PermanentJobError)
@@ -269,6 +283,7 @@ class Worker:
             # The lease will run out and the job will be claimed again; nothing is lost.
             log.exception("job_failure_not_recorded", job_id=str(job.id), job=job.name)
             return
+        OUTBOX_JOBS.labels(job=job.name, outcome="dead" if dead else "retry").inc()
         log.warning(
             "job_dead" if dead else "job_failed",
             job_id=str(job.id),

@@ -23,6 +23,7 @@ from kefu.db.upsert import insert_or_ignore
 from kefu.jobs.enqueue import enqueue
 from kefu.mail.inbound.raw import compress_raw
 from kefu.mail.models import InboundEmail, InboundSource, InboundStatus
+from kefu.observability.metrics import EMAIL_INBOUND
 from kefu.storage.base import BlobStore
 
 MAIL_INGEST: Final = "mail.ingest"
@@ -94,6 +95,7 @@ async def accept_inbound(
                 )
             )
             assert existing is not None
+            EMAIL_INBOUND.labels(source=envelope.source.value, result="duplicate").inc()
             return existing, False
         await enqueue(
             session,
@@ -102,4 +104,5 @@ async def accept_inbound(
             dedupe_key=f"mail-ingest:{row_id}",
             max_attempts=INGEST_ATTEMPTS,
         )
+    EMAIL_INBOUND.labels(source=envelope.source.value, result="stored").inc()
     return row_id, True

@@ -35,6 +35,7 @@ from kefu.mail.outbox import MailJob, message_id_for
 from kefu.mail.render import render
 from kefu.mail.specs import get_spec
 from kefu.mail.transport import MailTransport, PermanentMailError, TransientMailError
+from kefu.observability.metrics import EMAIL_OUTBOUND
 from kefu.settings import Settings
 from kefu.trust.anti_phishing import code_for_address
 from kefu.trust.keys import keyring_from_settings
@@ -121,10 +122,13 @@ class MailSender:
         try:
             await self.transport.send(message)
         except PermanentMailError as exc:
+            EMAIL_OUTBOUND.labels(template=job.template, result="refused").inc()
             log.warning("mail_refused", template=job.template, message_id=message_id, reason=str(exc))
             raise PermanentJobError(f"refused: {exc}") from exc
         except TransientMailError:
+            EMAIL_OUTBOUND.labels(template=job.template, result="deferred").inc()
             raise  # the worker records it and retries with backoff
+        EMAIL_OUTBOUND.labels(template=job.template, result="sent").inc()
         return message_id
 
 

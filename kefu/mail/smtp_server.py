@@ -27,6 +27,7 @@ from kefu.mail.mailboxes import resolve_recipient, split_address
 from kefu.mail.models import InboundSource
 from kefu.mail.receive import Envelope as StoreEnvelope
 from kefu.mail.receive import accept_inbound
+from kefu.observability.metrics import EMAIL_INBOUND_REJECTED
 from kefu.settings import Settings
 from kefu.storage.base import BlobStore
 
@@ -155,9 +156,11 @@ class InboundHandler:
         """Accept any well-formed sender and the null sender of bounces; refuse early when busy."""
         if address != NULL_SENDER and (not address.isprintable() or split_address(address) is None):
             log.info("smtp_sender_refused", peer_ip=_peer_ip(session), mail_from=_shown(address))
+            EMAIL_INBOUND_REJECTED.labels(reason="bad_sender").inc()
             return REPLY_BAD_SENDER
         if self.busy:
             log.warning("smtp_busy", peer_ip=_peer_ip(session), stage="mail")
+            EMAIL_INBOUND_REJECTED.labels(reason="busy").inc()
             return REPLY_BUSY
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
@@ -178,6 +181,7 @@ class InboundHandler:
             return REPLY_TEMPORARY
         if recipient is None:
             log.info("smtp_recipient_refused", peer_ip=_peer_ip(session), rcpt=_shown(address))
+            EMAIL_INBOUND_REJECTED.labels(reason="unknown_recipient").inc()
             return REPLY_UNKNOWN_RECIPIENT.format(address=_shown(address))
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
@@ -200,9 +204,11 @@ class InboundHandler:
         # message, and RFC 5321 2.3.8 / RFC 6152 forbid it in 7bit and 8BITMIME content alike.
         if raw.count(b"\n") != raw.count(b"\r\n") or raw.count(b"\r") != raw.count(b"\r\n"):
             log.info("smtp_message_refused", reason="bare_newline", **facts)
+            EMAIL_INBOUND_REJECTED.labels(reason="bare_newline").inc()
             return REPLY_BARE_NEWLINE
         if self.busy:
             log.warning("smtp_busy", stage="data", **facts)
+            EMAIL_INBOUND_REJECTED.labels(reason="busy").inc()
             return REPLY_BUSY
         async with self._inflight:
             self._storing += 1
@@ -211,6 +217,7 @@ class InboundHandler:
                 results = await self._store(raw, envelope, sender, session)
             except Exception:
                 log.exception("smtp_store_failed", **facts)
+                EMAIL_INBOUND_REJECTED.labels(reason="store_failed").inc()
                 return REPLY_TEMPORARY
             finally:
                 self._storing -= 1
@@ -259,6 +266,7 @@ class InboundSMTP(SMTP):
     async def push(self, status: AnyStr) -> None:
         """Send a reply; aiosmtpd's own size refusals get their RFC 3463 code and the limit."""
         if isinstance(status, str) and status.startswith("552 Error:"):
+            EMAIL_INBOUND_REJECTED.labels(reason="too_big").inc()
             await super().push(REPLY_TOO_BIG.format(limit=self.data_size_limit))
             return
         await super().push(status)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from kefu.core.ids import REFERENCE_RE
 from kefu.i18n import N_
+from kefu.mail.headers import one_line
 from kefu.schedules.calendar import check_timezone
 
 MAX_URL_LENGTH: Final = 2000
@@ -199,6 +200,30 @@ def check_optional_text(value: Any) -> str | None:
     return None if value is None else check_text(value)
 
 
+def check_address_text(value: Any) -> str:
+    """An email address shown in the body (1..254 characters on one line; not a recipient)."""
+    if not isinstance(value, str) or not 0 < len(value) <= 254:
+        raise ValueError("an address is a string of 1..254 characters")
+    return one_line(value, 254)
+
+
+def check_person_name(value: Any) -> str:
+    """A person's display name (1..200 characters), folded to one line."""
+    if not isinstance(value, str):
+        raise ValueError("a name is a string")
+    folded = one_line(value, 200)
+    if not folded:
+        raise ValueError("a name is 1..200 characters")
+    return folded
+
+
+def check_old_or_new(value: Any) -> str:
+    """Which side of a change the recipient is on: "old" or "new"."""
+    if value not in ("old", "new"):
+        raise ValueError('recipient is "old" or "new"')
+    return str(value)
+
+
 @dataclass(frozen=True)
 class TemplateSpec:
     """One email: its subject msgid and every context key it takes."""
@@ -287,6 +312,18 @@ TEMPLATES: Final[dict[str, TemplateSpec]] = {
             name="anti_phishing_code_changed",
             subject=N_("Your anti-phishing code was changed"),
             required={"changed_at": check_changed_at, "requests_url": check_url},
+            optional={"time_zone": (check_time_zone, "UTC")},
+        ),
+        TemplateSpec(
+            name="agent_email_changed",
+            subject=N_("The sign-in email of your agent account was changed"),
+            required={
+                "old_email": check_address_text,
+                "new_email": check_address_text,
+                "changed_by": check_person_name,
+                "changed_at": check_changed_at,
+                "recipient": check_old_or_new,
+            },
             optional={"time_zone": (check_time_zone, "UTC")},
         ),
         TemplateSpec(

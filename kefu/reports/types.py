@@ -54,6 +54,8 @@ class Column:
     key: str
     label: str  # a message id, translated by the web layer
     kind: ColumnKind = ColumnKind.TEXT
+    # The cells of this TEXT column are message ids too (e.g. "Live chat"), to translate like labels.
+    translate: bool = False
 
 
 @dataclass(frozen=True, slots=True)

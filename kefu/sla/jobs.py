@@ -16,6 +16,7 @@ from kefu.events.names import EventName
 from kefu.events.types import Event
 from kefu.jobs.periodic import PeriodicTask
 from kefu.jobs.registry import JobContext, JobHandler
+from kefu.observability.metrics import SLA_BREACHES, inc_on_commit
 from kefu.sla.deadlines import mark_breaches
 from kefu.sla.models import ConversationSla
 
@@ -53,6 +54,7 @@ async def do_scan_sla(session: AsyncSession, now: datetime, *, limit: int = BATC
     for row, conversation in (await session.execute(query)).all():
         for target, due in mark_breaches(row, now):
             breaches += 1
+            inc_on_commit(session, SLA_BREACHES, target=target.value)
             _notify(session, EventName.SLA_BREACHED, conversation, target.value, due)
         if (
             row.next_due_at is not None

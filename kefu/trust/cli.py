@@ -35,7 +35,8 @@ def keys_generate(
 
 @keys_app.command("rotate")
 def keys_rotate() -> None:
-    """Re-wrap every identity document and anti-phishing code under the active (first) key; safe to rerun."""
+    """Re-wrap every identity document, anti-phishing code, channel credential and webhook signing secret
+    under the active (first) key; safe to rerun."""
     from kefu.channels.credentials import rotate_inbox_secrets
     from kefu.db.engine import create_engine, create_sessionmaker
     from kefu.db.uow import transaction
@@ -43,6 +44,7 @@ def keys_rotate() -> None:
     from kefu.storage.factory import create_blob_store
     from kefu.trust.anti_phishing import rotate_codes
     from kefu.trust.keys import keyring_from_settings
+    from kefu.webhooks.actions import rotate_endpoint_secrets
 
     settings = checked_settings()
     try:
@@ -60,14 +62,15 @@ def keys_rotate() -> None:
             async with transaction(maker) as session:
                 codes, failed_codes = await rotate_codes(session, keyring)
                 inboxes, failed_inboxes = await rotate_inbox_secrets(session, keyring)
-            return report, codes + inboxes, failed_codes + failed_inboxes
+                hooks, failed_hooks = await rotate_endpoint_secrets(session, keyring)
+            return report, codes + inboxes + hooks, failed_codes + failed_inboxes + failed_hooks
         finally:
             await blobs.close()
             await engine.dispose()
 
     report, codes, failed_codes = asyncio.run(run())
     err.print(f"Re-wrapped {report.rewrapped} document(s) under key {report.active_key_id!r}.")
-    err.print(f"Re-wrapped {codes} anti-phishing code(s) and channel credential(s).")
+    err.print(f"Re-wrapped {codes} anti-phishing code(s), channel credential(s) and webhook secret(s).")
     for attachment_id, reason in sorted(report.failed.items()):
         err.print(f"[red]Could not re-wrap attachment {attachment_id}: {reason}[/red]")
     for record_id in failed_codes:

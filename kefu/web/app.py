@@ -22,10 +22,13 @@ from kefu.web.console import router as console_router
 from kefu.web.errors import install_error_handlers
 from kefu.web.helpcenter import install_help_center_errors
 from kefu.web.helpcenter import router as help_center_router
+from kefu.web.metrics import MetricsMiddleware
+from kefu.web.metrics import router as metrics_router
 from kefu.web.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from kefu.web.pages import install_page_errors
 from kefu.web.pages import router as pages_router
 from kefu.web.templating import STATIC_PREFIX, static_files
+from kefu.webhooks.listeners import install as install_webhooks
 
 # Room for the largest upload plus the multipart envelope and the JSON payload part.
 _BODY_OVERHEAD = 1024 * 1024
@@ -45,6 +48,7 @@ def create_app(
     """
     settings = settings or (runtime.settings if runtime else get_settings())
     settings.check_production_ready()
+    install_webhooks()  # events of this process become webhook deliveries (docs/webhooks.md)
     run_worker = settings.run_worker_in_serve if start_worker is None else start_worker
     run_smtp = (
         bool(settings.smtp_listen) and settings.env != "test" and start_worker is not False
@@ -85,6 +89,7 @@ def create_app(
         install_exchange(runtime.exchange)
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(api_v1, prefix="/api/v1")
     install_page_errors(app)
     app.include_router(pages_router)
@@ -100,6 +105,7 @@ def create_app(
     max_body = settings.upload_max_bytes * 10 + _BODY_OVERHEAD
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(MetricsMiddleware)
     return app
 
 

@@ -53,6 +53,14 @@ class RequestContextMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            # A socket's log lines share one id for the connection's whole life.
+            structlog.contextvars.bind_contextvars(request_id=uuid.uuid4().hex)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                structlog.contextvars.unbind_contextvars("request_id", "conversation_id")
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -85,7 +93,8 @@ class RequestContextMiddleware:
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
-            structlog.contextvars.unbind_contextvars("request_id")
+            # conversation_id: bound by the access gate (kefu.observability.context) during the request.
+            structlog.contextvars.unbind_contextvars("request_id", "conversation_id")
 
 
 class BodyLimitMiddleware:

@@ -14,6 +14,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # No schema change: team and agent administration (kefu/staff) uses the existing columns
+    # (agents.is_active, the TOTP columns, teams.is_private, team_members); who deactivated whom
+    # and when is in the audit log (agent.deactivated / agent.reactivated).
     pass
 
 

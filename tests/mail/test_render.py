@@ -51,6 +51,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "requests_url": "https://kefu.test/hc/en/my/requests",
         "time_zone": "Asia/Shanghai",
     },
+    "agent_email_changed": {
+        "old_email": "li@kefu.test",
+        "new_email": "li.wei@kefu.test",
+        "changed_by": "Root <Admin>",
+        "changed_at": "2025-03-01T12:00:00+00:00",
+        "recipient": "old",
+    },
     "recovery_received": {
         "reference": "KF-12345678",
         "purge_days": 30,

@@ -16,6 +16,7 @@ from kefu.core.clock import utcnow
 from kefu.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kefu.core.ratelimit import SlidingWindow
 from kefu.db.uow import transaction
+from kefu.observability.context import bind_conversation
 from kefu.ratings.actions import do_rate
 from kefu.web.chat import trust_commands
 from kefu.web.chat.frames import (
@@ -118,6 +119,7 @@ async def post(connection: ChatConnection, frame: Post) -> None:
     await connection.send({"type": "ack", **ack})
     if posted.conversation.id != connection.conversation_id:
         connection.conversation_id = posted.conversation.id
+        bind_conversation(posted.conversation.id)
         connection.sent_seq = 0
         connection.topics_changed.set()
         await connection.refresh_state(force=True)

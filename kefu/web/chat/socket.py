@@ -29,6 +29,7 @@ from kefu.chat.service import (
 from kefu.core.clock import utcnow
 from kefu.db.uow import transaction
 from kefu.i18n import negotiate_locale
+from kefu.observability.context import bind_conversation
 from kefu.runtime import Runtime
 from kefu.web.chat.connection import ChatConnection
 from kefu.web.chat.frames import CLOSE_PROTOCOL, Closed, Hello, ProtocolError, parse_frame
@@ -78,6 +79,7 @@ async def _welcome(connection: ChatConnection, hello: Hello, visitor_token: str)
         identity = await identity_state(session, connection, conversation) if conversation else None
     if conversation is not None:
         connection.conversation_id = conversation.id
+        bind_conversation(conversation.id)
         same = hello.conversation_id is None or hello.conversation_id == conversation.id
         connection.sent_seq = (hello.after or 0) if same else 0
         connection.remember_state(described)

@@ -1,4 +1,4 @@
-"""Console settings pages: macros (every agent), triggers, SLA, business hours and routing (supervisors).
+"""Console settings: the index of every section, macros (every agent), triggers, SLA, hours, routing.
 
 Pages only read. Each item is rendered with its API representation in a `data-item` attribute and
 kefu/web/static/settings.js sends every change to the JSON API (session cookie + CSRF header), so the
@@ -34,6 +34,7 @@ from kefu.sla.service import list_policies
 from kefu.web.console.context import Console, ConsoleDep, ConsoleNotFound
 from kefu.web.console.inbox import category_label, channel_label, labels
 from kefu.web.deps import DbSession
+from kefu.web.helpcenter.context import HC_LOCALES, hc_url
 
 router = APIRouter()
 
@@ -58,6 +59,16 @@ class SectionLink:
     label: str
     url: str
     current: bool
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class SectionGroup:
+    """A heading of the settings index and the sections under it."""
+
+    key: str
+    label: str
+    links: list[SectionLink]
 
 
 def require_supervisor(console: Console) -> None:
@@ -66,23 +77,61 @@ def require_supervisor(console: Console) -> None:
         raise ConsoleNotFound("settings page not found")
 
 
-def sections(console: Console, current: str) -> list[SectionLink]:
-    """The settings sections the agent may use (agents: macros only)."""
+def _section_names(console: Console) -> list[tuple[str, str, str]]:
+    """(group, key, label) of every section the agent may use, in the order the index shows them."""
     t = console.page.t
-    names = [("macros", t.gettext("Macros"))]
-    if console.actor.is_supervisor_or_admin:
+    supervisor, admin = console.actor.is_supervisor_or_admin, console.actor.is_admin
+    names: list[tuple[str, str, str]] = []
+    if admin:
+        names.append(("inboxes", "mailboxes", t.gettext("Support mailboxes")))
+        names.append(("inboxes", "channel-inboxes", t.gettext("Social and phone channels")))
+    if supervisor:
+        names.append(("people", "teams", t.gettext("Teams")))
+    if admin:
+        names.append(("people", "agents", t.gettext("Agents and roles")))
+    if supervisor:
         names += [
-            ("triggers", t.gettext("Triggers")),
-            ("sla", t.gettext("SLA policies")),
-            ("hours", t.gettext("Business hours")),
-            ("routing", t.gettext("Routing")),
-            ("search", t.gettext("Help-center search")),
-            ("forms", t.gettext("Request forms")),
+            ("rules", "triggers", t.gettext("Triggers")),
+            ("rules", "sla", t.gettext("SLA policies")),
+            ("rules", "hours", t.gettext("Business hours")),
+            ("rules", "routing", t.gettext("Routing")),
         ]
-    if console.actor.is_admin:
-        names.append(("channels", t.gettext("Official channels")))
-        names.append(("mailboxes", t.gettext("Support mailboxes")))
-    return [SectionLink(key, label, f"{SETTINGS_PATH}/{key}", key == current) for key, label in names]
+    names.append(("rules", "macros", t.gettext("Macros")))
+    if supervisor:
+        names += [
+            ("helpcenter", "forms", t.gettext("Request forms")),
+            ("helpcenter", "search", t.gettext("Help-center search")),
+        ]
+    if admin:
+        names.append(("helpcenter", "channels", t.gettext("Official channels")))
+        names.append(("integrations", "webhooks", t.gettext("Webhooks")))
+    return names
+
+
+def sections(console: Console, current: str) -> list[SectionLink]:
+    """The settings sections the agent may use (agents: macros only), grouped as the index shows them."""
+    return [
+        SectionLink(key, label, f"{SETTINGS_PATH}/{key}", key == current, group)
+        for group, key, label in _section_names(console)
+    ]
+
+
+def section_groups(console: Console) -> list[SectionGroup]:
+    """The index's headings with their sections; headings without a section the agent may use are left out."""
+    t = console.page.t
+    labels = {
+        "inboxes": t.gettext("Inboxes"),
+        "people": t.gettext("People"),
+        "rules": t.gettext("Rules"),
+        "helpcenter": t.gettext("Help center"),
+        "integrations": t.gettext("Integrations"),
+    }
+    links = sections(console, "")
+    return [
+        SectionGroup(key, label, [link for link in links if link.group == key])
+        for key, label in labels.items()
+        if any(link.group == key for link in links)
+    ]
 
 
 def page(console: Console, template: str, current: str, **context: Any) -> Response:
@@ -106,8 +155,11 @@ def _options(console: Console) -> dict[str, list[tuple[str, str]]]:
 
 @router.get(SETTINGS_PATH)
 async def settings_index(console: ConsoleDep) -> Response:
-    """Signed-in agents: the settings sections they may use."""
-    return page(console, "index.html", "")
+    """Signed-in agents: the settings sections they may use, grouped."""
+    locale = console.page.locale if console.page.locale in HC_LOCALES else HC_LOCALES[0]
+    return page(
+        console, "index.html", "", groups=section_groups(console), verify_url=hc_url(locale, "/verify")
+    )
 
 
 def macro_variables() -> list[str]:

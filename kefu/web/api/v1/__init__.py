@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from kefu.web.api.v1 import (
     admin,
+    agent_admin,
     attachments,
     auth,
     automation,
@@ -20,14 +21,17 @@ from kefu.web.api.v1 import (
     kb_search,
     mailboxes,
     official_channels,
+    privacy,
     recovery,
     request_forms,
     routing,
     schedules,
     search_admin,
     sla,
+    teams,
     trust,
     verify,
+    webhooks,
 )
 
 router = APIRouter()
@@ -35,6 +39,8 @@ router.include_router(conversations.router)
 router.include_router(attachments.router)
 router.include_router(auth.router)
 router.include_router(admin.router)
+router.include_router(agent_admin.router)
+router.include_router(teams.router)
 router.include_router(customers.router)
 router.include_router(customer_auth.router)
 router.include_router(routing.router)
@@ -54,3 +60,5 @@ router.include_router(recovery.router)
 router.include_router(trust.router)
 router.include_router(channel_inboxes.router)
 router.include_router(callbacks.router)
+router.include_router(privacy.router)
+router.include_router(webhooks.router)

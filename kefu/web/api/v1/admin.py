@@ -12,11 +12,12 @@ from sqlalchemy import select
 
 from kefu.audit.service import list_audit_events
 from kefu.auth.access import access_agent_by_id
-from kefu.auth.actions import do_change_role, do_create_agent
+from kefu.auth.actions import do_create_agent
 from kefu.auth.models import Agent
 from kefu.jobs.actions import do_retry_dead_job
 from kefu.jobs.models import JobStatus
 from kefu.jobs.service import count_by_status, list_jobs
+from kefu.staff.agents import do_change_agent_role
 from kefu.web.api.v1.auth import agent_out
 from kefu.web.api.v1.auth_schemas import AgentCreateIn, AgentOut, RoleChangeIn
 from kefu.web.deps import Admin, AgentReader, DbSession
@@ -78,8 +79,8 @@ async def create_agent(body: AgentCreateIn, actor: Admin, session: DbSession) ->
 
 @router.put("/agents/{agent_id}/role", response_model=AgentOut)
 async def change_role(agent_id: uuid.UUID, body: RoleChangeIn, actor: Admin, session: DbSession) -> AgentOut:
-    """Admins change an agent's role (audited; the last admin cannot be demoted)."""
-    return agent_out(await do_change_role(session, agent_id=agent_id, role=body.role, actor=actor))
+    """Admins change an agent's role (audited; 409 for demoting oneself or the last admin)."""
+    return agent_out(await do_change_agent_role(session, actor, agent_id, body.role))
 
 
 @router.get("/admin/jobs", response_model=JobsOut)

@@ -1,0 +1,1 @@
+"""`kefu backup` / `kefu restore`: one consistent archive of the SQLite database and its blobs."""

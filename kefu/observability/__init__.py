@@ -1,0 +1,1 @@
+"""Metrics (Prometheus) and log context: what operators watch; imports no web framework."""

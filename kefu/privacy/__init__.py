@@ -1,0 +1,1 @@
+"""Data protection: retention purges, and customers' export and erasure requests (GDPR / PIPL)."""

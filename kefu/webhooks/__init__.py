@@ -1,0 +1,1 @@
+"""Outbound webhooks: signed POSTs of conversation and message events to integrations' URLs."""
