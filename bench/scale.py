@@ -422,7 +422,7 @@ def main() -> None:
         "| PostgreSQL CPU | load gen CPU | other CPU | chat msg/s delivered | p50 ms | p99 ms | server CPU "
         "| worker CPU | PostgreSQL CPU | load gen CPU | other CPU |"
     )
-    print("|---:|---|" + "---:|" * 18)
+    print("|---:|---|" + "---:|" * 17)
     for round_, nodes, row in rows:
         h, c = row["http"], row["chat"]
         print(

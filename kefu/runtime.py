@@ -182,8 +182,13 @@ class Runtime:
         if isinstance(self.bus.log, RedisEventLog):
             await self.bus.log.close()
         await self.engine.dispose()
+        await self.close_reports_replica()
+
+    async def close_reports_replica(self) -> None:
+        """Release the replica's connections (reopened on next use, e.g. after the URL changed)."""
         if self._reports_engine is not None:
             await self._reports_engine.dispose()
+        self._reports_engine = self._reports_sessionmaker = None
 
 
 def build_runtime(settings: Settings) -> Runtime:

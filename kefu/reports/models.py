@@ -20,7 +20,6 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
-    text,
 )
 
 from kefu.db.base import Base, UTCDateTime
@@ -67,15 +66,10 @@ def _dimensions() -> list[Column[object]]:
     ]
 
 
-def _period_indexes(table: str) -> list[Index]:
-    """Organisation-wide and per-agent rows apart: a dashboard never wades through the other kind."""
-    org, agents = text("agent_id IS NULL"), text("agent_id IS NOT NULL")
-    return [
-        Index(f"ix_{table}_org_period", "grain", "period_start", postgresql_where=org, sqlite_where=org),
-        Index(
-            f"ix_{table}_agent_period", "grain", "period_start", postgresql_where=agents, sqlite_where=agents
-        ),
-    ]
+def _period_index(table: str) -> Index:
+    # One index for both kinds of rows: the per-agent rows are few (agent × team keys), and the
+    # recomputations delete and sum periods of both kinds at once.
+    return Index(f"ix_{table}_grain_period", "grain", "period_start")
 
 
 conversation_facts = Table(
@@ -134,7 +128,7 @@ rollups = Table(
     *_dimensions(),
     *(Column(name, Integer(), nullable=False, default=0) for name in INT_COUNTERS),
     *(Column(name, Float(), nullable=False, default=0.0) for name in FLOAT_COUNTERS),
-    *_period_indexes("report_rollups"),
+    _period_index("report_rollups"),
 )
 
 # Merged duration histograms (kefu.reports.histogram): `n` samples of `metric` fell into `bucket`.
@@ -148,7 +142,7 @@ histograms = Table(
     Column("metric", String(20), nullable=False),
     Column("bucket", SmallInteger(), nullable=False),
     Column("n", Integer(), nullable=False),
-    *_period_indexes("report_histograms"),
+    _period_index("report_histograms"),
 )
 
 # Watermarks of the incremental refresh, and the row that serialises refresh runs ("lock").

@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.i18n import N_
 from kefu.reports.histogram import percentile
 from kefu.reports.models import rollups
-from kefu.reports.query import agent_names, merged_histograms, rollup_clauses, share, team_names, window
+from kefu.reports.query import (
+    agent_names,
+    merged_histograms,
+    rollup_clauses,
+    rollup_window,
+    share,
+    team_names,
+)
 from kefu.reports.types import Chart, ChartKind, Column, ColumnKind, ReportFilters, ReportKey, ReportTable
 
 
@@ -22,7 +29,7 @@ async def _sums(
     r = rollups.c
     group = [r[by]] if by else []
     query = select(*group, *(func.coalesce(func.sum(r[name]), 0) for name in names)).where(
-        *rollup_clauses(rollups, filters, window(filters).pieces(), agents=agents)
+        *rollup_clauses(rollups, filters, (await rollup_window(session, filters)).pieces(), agents=agents)
     )
     if group:
         query = query.group_by(*group)
@@ -39,7 +46,7 @@ async def response_times(session: AsyncSession, filters: ReportFilters) -> Repor
     names = [name for _m, _l, count, seconds in metrics for name in (count, seconds)]
     (sums,) = await _sums(session, filters, names)
     totals = dict(zip(names, sums, strict=True))
-    merged = await merged_histograms(session, filters, window(filters))
+    merged = await merged_histograms(session, filters, await rollup_window(session, filters))
     rows: list[tuple[object, ...]] = []
     for metric, label, count, seconds in metrics:
         histogram = merged.get((None, metric), {})
@@ -170,7 +177,7 @@ async def agents(session: AsyncSession, filters: ReportFilters) -> ReportTable:
     """Per agent: replies, first responses, resolved conversations, response times and ratings."""
     names_ = ("replies", "first_responses", "resolved", "ratings", "rating_sum")
     found = {row[0]: row[1:] for row in await _sums(session, filters, names_, by="agent_id", agents=True)}
-    merged = await merged_histograms(session, filters, window(filters), agents=True)
+    merged = await merged_histograms(session, filters, await rollup_window(session, filters), agents=True)
     ids: set[uuid.UUID] = set(found) | {agent_id for agent_id, _m in merged if agent_id is not None}
     names = await agent_names(session, ids)
     rows: list[tuple[object, ...]] = []

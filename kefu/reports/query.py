@@ -18,7 +18,7 @@ from kefu.i18n import N_
 from kefu.inboxes.models import ChannelKind, Team
 from kefu.reports.histogram import merge
 from kefu.reports.models import histograms
-from kefu.reports.rollups import DAY, day_of, split_range
+from kefu.reports.rollups import DAY, day_of, split_range, stale_months
 from kefu.reports.types import ReportFilters
 
 CHANNEL_LABELS: Final[dict[str, str]] = {
@@ -52,6 +52,7 @@ class Window:
     start: datetime
     end: datetime
     zone: ZoneInfo
+    stale: frozenset[datetime] = frozenset()  # months whose month rows are not current
     # UTC day → the local time of each of its 24 hours (None outside the window), computed once.
     _slots: dict[datetime, tuple[datetime | None, ...]] = field(default_factory=dict, compare=False)
 
@@ -65,7 +66,7 @@ class Window:
         return slots
 
     def pieces(self) -> list[tuple[str, datetime, datetime]]:
-        return split_range(self.start, self.end)
+        return split_range(self.start, self.end, self.stale)
 
     def day_pieces(self) -> list[tuple[str, datetime, datetime]]:
         """The UTC days overlapping the window (their hour columns are cut to it by the caller)."""
@@ -82,6 +83,12 @@ def window(filters: ReportFilters) -> Window:
     start = datetime.combine(filters.start, time(), zone).astimezone(UTC)
     end = datetime.combine(filters.end + timedelta(days=1), time(), zone).astimezone(UTC)
     return Window(_floor_hour(start), _floor_hour(end), zone)
+
+
+async def rollup_window(session: AsyncSession, filters: ReportFilters) -> Window:
+    """`window(filters)` knowing which months' rollups are stale (read as days meanwhile)."""
+    win = window(filters)
+    return Window(win.start, win.end, win.zone, await stale_months(session))
 
 
 def period_clause(table: Table, pieces: Sequence[tuple[str, datetime, datetime]]) -> ColumnElement[bool]:

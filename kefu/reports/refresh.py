@@ -1,7 +1,7 @@
 """Keeping facts and rollups current: an incremental refresh by watermark, and full rebuilds.
 
 Nothing is written on the conversation or message hot paths. The periodic job reads what changed
-since its watermarks (conversations.updated_at, which every message and status change bumps;
+since its watermarks (conversations.last_activity_at, which every message and change bumps;
 satisfaction_ratings.updated_at; chat_bot_outcomes.created_at), recomputes those conversations'
 facts and the rollups of every hour they touch, and advances the watermarks, all in one transaction:
 a crash loses nothing (the run is simply repeated) and a repeated run changes nothing.
@@ -20,11 +20,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kefu.chat.bot.models import BotOutcomeEvent
 from kefu.conversations.models import Conversation
+from kefu.conversations.states import Status
 from kefu.db.uow import transaction
 from kefu.ratings.models import SatisfactionRating
 from kefu.reports.facts import refresh_facts
 from kefu.reports.models import report_state
-from kefu.reports.rollups import month_of, next_month, recompute_hours, recompute_range
+from kefu.reports.rollups import (
+    mark_stale,
+    month_of,
+    next_month,
+    recompute_hours,
+    recompute_range,
+    roll_up_months,
+    stale_months,
+)
 
 # Rows are re-read this far behind the watermark: a transaction that stamped a row before the last
 # run but committed after it is still seen. Re-reading is harmless (facts are replaced, not added).
@@ -33,7 +42,9 @@ BATCH: Final = 2000
 TIME_BUDGET: Final = 20.0  # seconds of work per periodic run before leaving the rest to the next
 LOCK: Final = "lock"
 SOURCES: Final[tuple[tuple[str, Any, Any], ...]] = (
-    ("conversations", Conversation.updated_at, Conversation.id),
+    # Every change the reports use appends a timeline message, which bumps last_activity_at; read
+    # through the (status, last_activity_at) index with every status (no new index to maintain).
+    ("conversations", Conversation.last_activity_at, Conversation.id),
     ("ratings", SatisfactionRating.updated_at, SatisfactionRating.conversation_id),
     ("bot", BotOutcomeEvent.created_at, BotOutcomeEvent.conversation_id),
 )
@@ -78,6 +89,8 @@ async def refresh_once(session: AsyncSession, now: datetime, *, batch: int = BAT
     new_marks: dict[str, datetime] = {}
     for name, stamp, conversation_id in SOURCES:
         query = select(conversation_id, stamp).where(stamp <= now).order_by(stamp).limit(batch)
+        if stamp is Conversation.last_activity_at:
+            query = query.where(Conversation.status.in_(list(Status)))
         mark = marks.get(name)
         if mark is not None:
             query = query.where(stamp >= mark)
@@ -89,7 +102,9 @@ async def refresh_once(session: AsyncSession, now: datetime, *, batch: int = BAT
         else:
             new_marks[name] = now - OVERLAP
     dirty = await refresh_facts(session, ids)
-    await recompute_hours(session, dirty)
+    # Month rows are left to `do_roll_up_stale_months`: re-summing a month every minute would cost
+    # seconds; queries read a stale month's day rows meanwhile.
+    await mark_stale(session, await recompute_hours(session, dirty, months=False), now)
     for name, value in new_marks.items():
         await _save_mark(session, name, value, name in marks)
     return len(ids), caught_up
@@ -111,6 +126,15 @@ async def do_refresh_reports(
         total += count
         if caught_up or time.monotonic() - started > budget:
             return total
+
+
+async def do_roll_up_stale_months(session: AsyncSession) -> int:
+    """Recompute the month rows the refresh left stale; returns how many months (0 if locked)."""
+    if not await take_lock(session, wait=False):
+        return 0
+    months = await stale_months(session)
+    await roll_up_months(session, months)
+    return len(months)
 
 
 async def rebuild(

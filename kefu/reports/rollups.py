@@ -27,6 +27,7 @@ from kefu.reports.models import (
     conversation_facts,
     histograms,
     reply_facts,
+    report_state,
     rollups,
 )
 
@@ -237,15 +238,52 @@ async def _roll_up_days(session: AsyncSession, days: Iterable[datetime]) -> None
         await _sum_period(session, histograms, ("n",), HOUR, DAY, day, end)
 
 
-async def _roll_up_months(session: AsyncSession, months: Iterable[datetime]) -> None:
-    for month in sorted(set(months)):
+STALE_PREFIX: Final = "stale:"
+
+
+def _stale_name(month: datetime) -> str:
+    return f"{STALE_PREFIX}{month:%Y-%m}"
+
+
+async def stale_months(session: AsyncSession) -> frozenset[datetime]:
+    """Months whose month rows lag behind their day rows (queries read their day rows instead)."""
+    names = await session.scalars(
+        select(report_state.c.name).where(report_state.c.name.startswith(STALE_PREFIX))
+    )
+    found = set()
+    for name in names:
+        year, month = name.removeprefix(STALE_PREFIX).split("-")
+        found.add(datetime(int(year), int(month), 1, tzinfo=UTC))
+    return frozenset(found)
+
+
+async def mark_stale(session: AsyncSession, months: Iterable[datetime], now: datetime) -> None:
+    """Record that these months' rows need recomputing (kept until `roll_up_months` does it)."""
+    known = await stale_months(session)
+    rows = [{"name": _stale_name(m), "value": now} for m in sorted(set(months) - known)]
+    if rows:
+        await session.execute(insert(report_state), rows)
+
+
+async def roll_up_months(session: AsyncSession, months: Iterable[datetime]) -> None:
+    """Recompute the month rows of `months` from their day rows; they are no longer stale."""
+    ordered = sorted(set(months))
+    for month in ordered:
         end = next_month(month)
         await _sum_period(session, rollups, COUNTERS, DAY, MONTH, month, end)
         await _sum_period(session, histograms, ("n",), DAY, MONTH, month, end)
+    if ordered:
+        names = [_stale_name(m) for m in ordered]
+        await session.execute(delete(report_state).where(report_state.c.name.in_(names)))
 
 
-async def recompute_hours(session: AsyncSession, hours: Iterable[datetime]) -> None:
-    """Recompute the rollups of the given UTC hours and of the days and months containing them."""
+async def recompute_hours(
+    session: AsyncSession, hours: Iterable[datetime], *, months: bool = True
+) -> set[datetime]:
+    """Recompute the rollups of the given UTC hours and of the days containing them.
+
+    With `months`, the months' rows too; else the caller marks them stale. Returns the months touched.
+    """
     ordered = sorted(set(hours))
     for start in range(0, len(ordered), IN_CHUNK):
         chunk = ordered[start : start + IN_CHUNK]
@@ -256,7 +294,10 @@ async def recompute_hours(session: AsyncSession, hours: Iterable[datetime]) -> N
         await _write_hours(session, match)
     days = {day_of(hour) for hour in ordered}
     await _roll_up_days(session, days)
-    await _roll_up_months(session, {month_of(day) for day in days})
+    touched = {month_of(day) for day in days}
+    if months:
+        await roll_up_months(session, touched)
+    return touched
 
 
 async def recompute_range(session: AsyncSession, start: datetime, end: datetime) -> None:
@@ -273,15 +314,20 @@ async def recompute_range(session: AsyncSession, start: datetime, end: datetime)
         await _roll_up_days(session, [day])
         months.add(month_of(day))
         day += timedelta(days=1)
-    await _roll_up_months(session, months)
+    await roll_up_months(session, months)
 
 
-def split_range(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:
-    """[start, end) (whole UTC hours) as the fewest hour, day and month periods: (grain, lo, hi)."""
+def split_range(
+    start: datetime, end: datetime, stale: frozenset[datetime] = frozenset()
+) -> list[tuple[str, datetime, datetime]]:
+    """[start, end) (whole UTC hours) as the fewest hour, day and month periods: (grain, lo, hi).
+
+    Months in `stale` are read as days.
+    """
     pieces: list[tuple[str, datetime, datetime]] = []
     at = start
     while at < end:
-        if at == month_of(at) and next_month(at) <= end:
+        if at == month_of(at) and next_month(at) <= end and at not in stale:
             grain, step = MONTH, next_month(at)
         elif at == day_of(at) and at + timedelta(days=1) <= end:
             grain, step = DAY, at + timedelta(days=1)

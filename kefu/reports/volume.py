@@ -21,6 +21,7 @@ from kefu.reports.query import (
     Window,
     hours_in,
     rollup_clauses,
+    rollup_window,
     share,
     team_names,
     window,
@@ -48,7 +49,7 @@ async def _totals(session: AsyncSession, filters: ReportFilters, dimension: str)
     r = rollups.c
     query = (
         select(r[dimension], func.sum(r.created))
-        .where(*rollup_clauses(rollups, filters, window(filters).pieces()))
+        .where(*rollup_clauses(rollups, filters, (await rollup_window(session, filters)).pieces()))
         .group_by(r[dimension])
     )
     return {key: int(count) for key, count in await session.execute(query) if count}

@@ -59,16 +59,8 @@ def _dimensions() -> list[sa.Column[object]]:
     ]
 
 
-def _period_indexes(table: str) -> None:
-    for name, where in (("org", "agent_id IS NULL"), ("agent", "agent_id IS NOT NULL")):
-        op.create_index(
-            f"ix_{table}_{name}_period",
-            table,
-            ["grain", "period_start"],
-            unique=False,
-            postgresql_where=sa.text(where),
-            sqlite_where=sa.text(where),
-        )
+def _period_index(table: str) -> None:
+    op.create_index(f"ix_{table}_grain_period", table, ["grain", "period_start"], unique=False)
 
 
 def upgrade() -> None:
@@ -132,7 +124,7 @@ def upgrade() -> None:
         *(sa.Column(name, sa.Float(), nullable=False) for name in _FLOAT_COUNTERS),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_rollups")),
     )
-    _period_indexes("report_rollups")
+    _period_index("report_rollups")
     op.create_table(
         "report_histograms",
         sa.Column("id", _id(), autoincrement=True, nullable=False),
@@ -144,7 +136,7 @@ def upgrade() -> None:
         sa.Column("n", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_histograms")),
     )
-    _period_indexes("report_histograms")
+    _period_index("report_histograms")
     op.create_table(
         "report_state",
         sa.Column("name", sa.String(length=40), nullable=False),
@@ -155,11 +147,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("report_state")
-    op.drop_index("ix_report_histograms_agent_period", table_name="report_histograms")
-    op.drop_index("ix_report_histograms_org_period", table_name="report_histograms")
+    op.drop_index("ix_report_histograms_grain_period", table_name="report_histograms")
     op.drop_table("report_histograms")
-    op.drop_index("ix_report_rollups_agent_period", table_name="report_rollups")
-    op.drop_index("ix_report_rollups_org_period", table_name="report_rollups")
+    op.drop_index("ix_report_rollups_grain_period", table_name="report_rollups")
     op.drop_table("report_rollups")
     op.drop_index(op.f("ix_report_reply_facts_replied_hour"), table_name="report_reply_facts")
     op.drop_table("report_reply_facts")

@@ -17,7 +17,7 @@ from kefu.ratings.models import SatisfactionRating
 from kefu.registry import load_job_modules
 from kefu.reports import jobs
 from kefu.reports.models import conversation_facts, histograms, rollups
-from kefu.reports.refresh import do_refresh_reports, rebuild, take_lock
+from kefu.reports.refresh import do_refresh_reports, do_roll_up_stale_months, rebuild, take_lock
 from kefu.reports.service import run_report
 from kefu.reports.types import ReportKey, ReportTable
 from tests.conftest import Database
@@ -44,8 +44,10 @@ async def snapshot(session: AsyncSession) -> list[tuple[object, ...]]:
 def test_the_refresh_is_registered_every_minute() -> None:
     handlers, periodic = load_job_modules()
     assert handlers[jobs.REPORTS_REFRESH] is jobs.refresh
-    assert [(t.name, t.every) for t in periodic if t.name == jobs.REPORTS_REFRESH] == [
-        ("reports.refresh", timedelta(seconds=60))
+    assert handlers[jobs.REPORTS_MONTHS] is jobs.months
+    assert [(t.name, t.every) for t in periodic if t.name.startswith("reports.")] == [
+        ("reports.refresh", timedelta(seconds=60)),
+        ("reports.months", timedelta(minutes=10)),
     ]
 
 
@@ -60,11 +62,11 @@ async def test_late_solve_is_picked_up_without_double_counting(db: Database, ses
     volume = await run_report(session, ReportKey.VOLUME, WEEK)
     assert sum(row[-1] for row in volume.rows) == 1  # type: ignore[misc]
 
-    # Solved the next day (an update, as the real action does it: updated_at moves).
+    # Solved the next day (the real action appends an event message: last_activity_at moves).
     await session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id)
-        .values(status=Status.SOLVED, solved_at=at(1, 9), updated_at=at(1, 9))
+        .values(status=Status.SOLVED, solved_at=at(1, 9), last_activity_at=at(1, 9))
     )
     await session.commit()
     async with transaction(db.sessionmaker) as tx:
@@ -87,7 +89,7 @@ async def test_late_solve_is_picked_up_without_double_counting(db: Database, ses
     await session.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id)
-        .values(status=Status.OPEN, updated_at=at(2, 9))
+        .values(status=Status.OPEN, last_activity_at=at(2, 9))
     )
     await session.commit()
     async with transaction(db.sessionmaker) as tx:
@@ -153,6 +155,15 @@ async def test_rebuild_is_idempotent_and_matches_the_refresh(db: Database, sessi
     await session.commit()
     async with transaction(db.sessionmaker) as tx:
         await do_refresh_reports(tx, at(5, 0))
+    march = filters(date(2026, 3, 1), date(2026, 3, 31))
+    while_stale = await run_report(session, ReportKey.RESPONSE_TIMES, march)
+    async with transaction(db.sessionmaker) as tx:
+        assert await do_roll_up_stale_months(tx) == 1
+    async with transaction(db.sessionmaker) as tx:
+        assert await do_roll_up_stale_months(tx) == 0
+    # A whole month is read from its month row once current, from its days before: same figures.
+    assert await run_report(session, ReportKey.RESPONSE_TIMES, march) == while_stale
+    assert while_stale.rows[2][1] == 3
     refreshed = await snapshot(session)
     assert refreshed
     assert await rebuild(db.sessionmaker, at(0), batch=4) == 6

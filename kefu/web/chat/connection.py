@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import structlog
 from fastapi import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnected
 
 from kefu.chat.identity import ChatCustomer
 from kefu.chat.limits import MESSAGES_PER_MINUTE
@@ -83,6 +84,10 @@ class ChatConnection:
                 await self.websocket.send_text(json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
         except TimeoutError:
             raise Closed(CLOSE_SLOW) from None
+        except WebSocketDisconnected:
+            # The socket closed while this frame was being prepared (a reply stored just as the
+            # customer left): an ordinary disconnect, not a failure. What was stored stays stored.
+            raise WebSocketDisconnect(code=1006) from None
 
     # --- reading the conversation -------------------------------------------------------------
 

@@ -45,4 +45,6 @@ async def webhooks_settings(console: ConsoleDep, session: DbSession) -> Response
         endpoints=endpoints,
         events=[event.value for event in WebhookEvent],
         url_max=URL_MAX,
+        # Templates never spell out another origin (tests/web/pages/test_rendering.py); an example is data.
+        url_example="https://crm.example.com/kefu-events",
     )
