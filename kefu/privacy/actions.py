@@ -54,30 +54,16 @@ async def do_request_export(
 ) -> PrivacyRequest:
     """Record an export request for the contact and queue the job that builds its ZIP (admins only)."""
     await _check_request(session, actor, contact_id)
-    request = PrivacyRequest(
-        kind=RequestKind.EXPORT,
-        contact_id=contact_id,
-        status=RequestStatus.PENDING,
-        requested_by_agent_id=actor.agent_id,
-        reason=_clean_reason(reason),
-        counts={},
-        created_at=utcnow(),
-    )
-    session.add(request)
-    await session.flush()
-    await enqueue(
-        session, EXPORT_JOB, {"request_id": str(request.id)}, dedupe_key=f"privacy-export:{request.id}"
-    )
-    add_audit(
+    return await _record_request(
         session,
-        action="privacy.export_requested",
-        actor=actor,
-        target_type="contact",
-        target_id=str(contact_id),
+        actor,
+        contact_id,
+        RequestKind.EXPORT,
+        EXPORT_JOB,
+        "privacy.export_requested",
+        reason=reason,
         ip=ip,
-        details={"request_id": str(request.id)},
     )
-    return request
 
 
 async def do_request_erasure(
@@ -86,8 +72,32 @@ async def do_request_erasure(
     """Record an erasure request and queue its job; LegalHold (409) when the data must be kept for now."""
     await _check_request(session, actor, contact_id)
     await check_erasable(session, contact_id)
+    return await _record_request(
+        session,
+        actor,
+        contact_id,
+        RequestKind.ERASURE,
+        ERASURE_JOB,
+        "privacy.erasure_requested",
+        reason=reason,
+        ip=ip,
+    )
+
+
+async def _record_request(
+    session: AsyncSession,
+    actor: AgentActor,
+    contact_id: uuid.UUID,
+    kind: RequestKind,
+    job: str,
+    audit_action: str,
+    *,
+    reason: str,
+    ip: str | None,
+) -> PrivacyRequest:
+    """The request row, its job (one per request) and the audit event, in the caller's transaction."""
     request = PrivacyRequest(
-        kind=RequestKind.ERASURE,
+        kind=kind,
         contact_id=contact_id,
         status=RequestStatus.PENDING,
         requested_by_agent_id=actor.agent_id,
@@ -97,12 +107,10 @@ async def do_request_erasure(
     )
     session.add(request)
     await session.flush()
-    await enqueue(
-        session, ERASURE_JOB, {"request_id": str(request.id)}, dedupe_key=f"privacy-erase:{request.id}"
-    )
+    await enqueue(session, job, {"request_id": str(request.id)}, dedupe_key=f"{job}:{request.id}")
     add_audit(
         session,
-        action="privacy.erasure_requested",
+        action=audit_action,
         actor=actor,
         target_type="contact",
         target_id=str(contact_id),
