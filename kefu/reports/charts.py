@@ -42,6 +42,7 @@ from kefu.reports.types import Chart, ChartKind, Column, ReportTable
 HEAT: Final = ("#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
 HEAT_EMPTY: Final = "#eeeeee"  # no figure at all
 HEAT_ZERO: Final = "#f7fbff"
+HEAT_LABEL_EXTRA: Final = 28  # more room on the left: weekday names are wider than numbers
 NO_DATA: Final = N_("No data for these filters.")
 
 
@@ -185,7 +186,8 @@ def _heatmap(
     numbers = [n for v in cells.values() if (n := as_number(v)) is not None]
     hi = max(numbers, default=0.0)
     top = 12.0
-    cell_w = (WIDTH - LEFT - RIGHT) / len(xs)
+    left = LEFT + HEAT_LABEL_EXTRA  # weekday names ("Wednesday") are wider than axis numbers
+    cell_w = (WIDTH - left - RIGHT) / len(xs)
     cell_h = min(32.0, PLOT_HEIGHT / len(ys))
     grid_h = cell_h * len(ys)
     height = top + grid_h + 40 + 36
@@ -203,19 +205,19 @@ def _heatmap(
             x_text = format_value(x_col, x_value, t, text_label)
             tip = f"{y_text} {x_text} · {t.gettext(v_col.label)}: {format_value(v_col, value, t, text_label)}"
             parts.append(
-                f'<rect x="{coord(LEFT + c * cell_w)}" y="{coord(top + r * cell_h)}" width="{coord(cell_w)}" '
+                f'<rect x="{coord(left + c * cell_w)}" y="{coord(top + r * cell_h)}" width="{coord(cell_w)}" '
                 f'height="{coord(cell_h)}" fill="{colour}"><title>{escape(tip)}</title></rect>'
             )
     parts.append('</g><g class="chart-axis" fill="#59636e">')
     for r, y_value in enumerate(ys):
         y = top + (r + 0.5) * cell_h
         parts.append(
-            f'<text x="{LEFT - 6}" y="{coord(y)}" text-anchor="end" dominant-baseline="middle">'
+            f'<text x="{left - 6}" y="{coord(y)}" text-anchor="end" dominant-baseline="middle">'
             f"{escape(short(format_value(y_col, y_value, t, text_label)))}</text>"
         )
-    step = max(1, math.ceil(len(xs) * 36 / (WIDTH - LEFT - RIGHT)))
+    step = max(1, math.ceil(len(xs) * 36 / (WIDTH - left - RIGHT)))
     for c, x_value in list(enumerate(xs))[::step]:
-        x = LEFT + (c + 0.5) * cell_w
+        x = left + (c + 0.5) * cell_w
         parts.append(
             f'<text x="{coord(x)}" y="{coord(top + grid_h + 16)}" text-anchor="middle">'
             f"{escape(short(format_value(x_col, x_value, t, text_label)))}</text>"
