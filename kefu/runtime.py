@@ -104,6 +104,11 @@ class Runtime:
         self._tasks.append(asyncio.create_task(scheduler.run(self._stop), name="kefu-scheduler"))
         self.start_imap()
         self.start_telegram_polling()
+        # Reports follow conversation events within seconds (the minute job is the backstop).
+        from kefu.reports.follow import follow_domain_events
+
+        follow = follow_domain_events(self.bus, self.sessionmaker, self._stop)
+        self._tasks.append(asyncio.create_task(follow, name="kefu-reports-follow"))
 
     def start_telegram_polling(self) -> None:
         """Long-poll the Telegram inboxes set to `polling` mode (nothing when there are none).
