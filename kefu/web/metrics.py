@@ -28,6 +28,8 @@ from kefu.observability.metrics import (
     status_class,
 )
 from kefu.runtime import Runtime
+from kefu.web.chat.socket import CHAT_SOCKET_PATH
+from kefu.web.ws.console import CONSOLE_SOCKET_PATH
 
 router = APIRouter()
 
@@ -37,7 +39,7 @@ UNMATCHED: Final = "unmatched"
 _METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Include prefixes are short ("/api/v1"); a long hostile path is not searched for one.
 _MAX_PREFIX: Final = 128
-_SOCKET_KINDS: Final = {"/chat/ws": "chat", "/console/ws": "console"}
+_SOCKET_KINDS: Final = {CHAT_SOCKET_PATH: "chat", CONSOLE_SOCKET_PATH: "console"}
 
 
 def route_template(scope: Scope) -> str:

@@ -15,7 +15,6 @@ from typing import Any, Final
 
 import structlog
 from fastapi import WebSocket, WebSocketDisconnect
-from starlette.websockets import WebSocketDisconnected
 
 from kefu.chat.identity import ChatCustomer
 from kefu.chat.limits import MESSAGES_PER_MINUTE
@@ -40,6 +39,7 @@ from kefu.pubsub.base import SubscriptionLost
 from kefu.runtime import Runtime
 from kefu.web.chat.commands import handle
 from kefu.web.chat.frames import CLOSE_INTERNAL, CLOSE_PROTOCOL, CLOSE_SLOW, Closed, ProtocolError
+from kefu.web.ws.closing import send_text
 
 log = structlog.get_logger(__name__)
 
@@ -81,13 +81,9 @@ class ChatConnection:
         """Send one frame; a client that does not take it in time is dropped as a slow consumer."""
         try:
             async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
-                await self.websocket.send_text(json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
+                await send_text(self.websocket, json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
         except TimeoutError:
             raise Closed(CLOSE_SLOW) from None
-        except WebSocketDisconnected:
-            # The socket closed while this frame was being prepared (a reply stored just as the
-            # customer left): an ordinary disconnect, not a failure. What was stored stays stored.
-            raise WebSocketDisconnect(code=1006) from None
 
     # --- reading the conversation -------------------------------------------------------------
 

@@ -6,20 +6,8 @@
 
   const list = document.querySelector(".channel-inboxes[data-api]");
   if (!list) return;
-  const strings = JSON.parse(list.dataset.strings || "{}");
-  const { call } = window.KefuApi;
-
-  function text(key, values) {
-    let result = strings[key] || key;
-    for (const [name, value] of Object.entries(values || {})) result = result.replace("{" + name + "}", value);
-    return result;
-  }
-
-  function show(element, message) {
-    if (!element) return;
-    element.textContent = message;
-    element.hidden = !message;
-  }
+  const { call, show } = window.KefuApi;
+  const text = window.KefuApi.texts(list);
 
   function clearErrors(form) {
     form.querySelectorAll(".field-error, .form-error").forEach((p) => show(p, ""));

@@ -1,6 +1,6 @@
 // The console's one way to call the JSON API: the session cookie plus the CSRF header (from the page's
 // <meta name="kefu-csrf">), JSON or FormData bodies, and errors carrying the API's message and
-// per-field details. Loaded before every console script.
+// per-field details; and the small helpers every settings page shares. Loaded before every console script.
 (function () {
   "use strict";
 
@@ -31,5 +31,28 @@
     return data;
   }
 
-  window.KefuApi = { call, ApiError };
+  // A page's translated strings (its JSON `data-strings` attribute) as text(key, {name: value}).
+  function texts(element) {
+    const strings = JSON.parse((element && element.dataset.strings) || "{}");
+    return function text(key, values) {
+      let result = strings[key] || key;
+      for (const [name, value] of Object.entries(values || {})) result = result.replace("{" + name + "}", value);
+      return result;
+    };
+  }
+
+  // Put `message` in a status or error line; an empty message hides the line.
+  function show(element, message) {
+    if (!element) return;
+    element.textContent = message;
+    element.hidden = !message;
+  }
+
+  // A refusal in one line: the page's "failed" wording around the API's message and field details.
+  function describe(error, text) {
+    const details = Object.entries(error.fields || {}).map(([name, message]) => name + ": " + message);
+    return text("failed", { reason: [error.message, ...details].join(" · ") });
+  }
+
+  window.KefuApi = { call, ApiError, texts, show, describe };
 })();

@@ -7,27 +7,11 @@
   const form = document.getElementById("mailbox-form");
   if (!list) return;
   const api = list.dataset.api;
-  const strings = JSON.parse(list.dataset.strings || "{}");
-  const { call } = window.KefuApi;
+  const { call, show } = window.KefuApi;
+  const text = window.KefuApi.texts(list);
+  const describe = (error) => window.KefuApi.describe(error, text);
   const listError = list.querySelector('[data-role="mailboxes-error"]');
   const listStatus = list.querySelector('[data-role="mailboxes-status"]');
-
-  function text(key, values) {
-    let result = strings[key] || key;
-    for (const [name, value] of Object.entries(values || {})) result = result.replace("{" + name + "}", value);
-    return result;
-  }
-
-  function show(element, message) {
-    if (!element) return;
-    element.textContent = message;
-    element.hidden = !message;
-  }
-
-  function describe(error) {
-    const details = Object.entries(error.fields || {}).map(([name, message]) => name + ": " + message);
-    return text("failed", { reason: [error.message, ...details].join(" · ") });
-  }
 
   list.addEventListener("click", async (event) => {
     const save = event.target.closest("[data-mailbox-save]");

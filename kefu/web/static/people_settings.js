@@ -7,26 +7,10 @@
 
   const root = document.querySelector(".people-settings");
   if (!root) return;
-  const strings = JSON.parse(root.dataset.strings || "{}");
-  const { call } = window.KefuApi;
+  const { call, show } = window.KefuApi;
+  const text = window.KefuApi.texts(root);
+  const describe = (error) => window.KefuApi.describe(error, text);
   const pageError = root.querySelector('[data-role="people-error"]');
-
-  function text(key, values) {
-    let result = strings[key] || key;
-    for (const [name, value] of Object.entries(values || {})) result = result.replace("{" + name + "}", value);
-    return result;
-  }
-
-  function show(element, message) {
-    if (!element) return;
-    element.textContent = message;
-    element.hidden = !message;
-  }
-
-  function describe(error) {
-    const details = Object.entries(error.fields || {}).map(([name, message]) => name + ": " + message);
-    return text("failed", { reason: [error.message, ...details].join(" · ") });
-  }
 
   // A row's (or card's) own status line, else the page's error box.
   function report(holder, error) {

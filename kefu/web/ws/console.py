@@ -51,6 +51,7 @@ from kefu.pubsub.base import SubscriptionLost
 from kefu.routing.presence import do_connection_closed, do_connection_heartbeat, do_connection_opened
 from kefu.runtime import Runtime
 from kefu.web.deps import session_cookie_name
+from kefu.web.ws.closing import send_text
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
@@ -124,7 +125,7 @@ class ConsoleConnection:
 
     async def send(self, frame: dict[str, Any]) -> None:
         """Send one JSON frame."""
-        await self.websocket.send_text(json.dumps(frame, separators=(",", ":"), default=str))
+        await send_text(self.websocket, json.dumps(frame, separators=(",", ":"), default=str))
 
     def visible(self, event: Event) -> bool:
         """Whether this agent may see `event` (conversation events carry their team and assignee)."""
