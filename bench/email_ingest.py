@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.api_write import BIN, ROOT, drop_databases, free_port, make_database, wait_ready
+from bench.chat_load import postgres_pids, process_cpu, spent
 from kefu.mail.models import InboundEmail, InboundStatus
 
 MAILBOX = "support@bench.kefu.test"
@@ -126,13 +127,13 @@ async def wait_ingested(database_url: str, count: int, limit_seconds: float) -> 
 
 
 @contextlib.contextmanager
-def processes(commands: list[list[str]], env: dict[str, str]) -> Iterator[None]:
+def processes(commands: list[list[str]], env: dict[str, str]) -> Iterator[list[subprocess.Popen[bytes]]]:
     procs = [
         subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for cmd in commands
     ]
     try:
-        yield
+        yield procs
     finally:
         for proc in procs:
             proc.terminate()
@@ -143,7 +144,35 @@ def processes(commands: list[list[str]], env: dict[str, str]) -> Iterator[None]:
                 proc.kill()
 
 
-def bench_backend(backend: str, count: int, concurrency: int, workers: int) -> dict[str, float]:
+def profile(pids: list[int], directory: Path | None, backend: str) -> list[subprocess.Popen[bytes]]:
+    """With --profile DIR, py-spy samples every server process until it exits (raw collapsed stacks)."""
+    if directory is None:
+        return []
+    directory.mkdir(parents=True, exist_ok=True)
+    return [
+        subprocess.Popen(
+            [
+                str(BIN / "py-spy"),
+                "record",
+                "--pid",
+                str(pid),
+                "--format",
+                "raw",
+                "--rate",
+                "200",
+                "--output",
+                str(directory / f"{backend}-{index}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for index, pid in enumerate(pids)
+    ]
+
+
+def bench_backend(
+    backend: str, count: int, concurrency: int, workers: int, profile_dir: Path | None = None
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         database_url = make_database(backend, workdir, ["kefu"])["kefu"]
@@ -166,11 +195,19 @@ def bench_backend(backend: str, count: int, concurrency: int, workers: int) -> d
             subprocess.run([BIN / "kefu", "migrate"], env=env, check=True, capture_output=True)
             commands = [[str(BIN / "kefu"), "serve", "--port", str(http_port)]]
             commands += [[str(BIN / "kefu"), "worker"] for _ in range(workers - 1)]
-            with processes(commands, env):
+            with processes(commands, env) as procs:
                 wait_ready(f"http://127.0.0.1:{http_port}/healthz")
                 time.sleep(1.0)  # the listener starts with the app
+                profilers = profile([p.pid for p in procs], profile_dir, backend)
+                pids = tuple(p.pid for p in procs)
+                database = database_url.rpartition("/")[2]
+                before = process_cpu(pids), process_cpu(postgres_pids((database,)))
                 sent_seconds, latencies = asyncio.run(send_all(smtp_port, count, concurrency))
                 ingest_seconds = asyncio.run(wait_ingested(database_url, count, limit_seconds=600))
+                server_cpu = spent(before[0], process_cpu(pids))
+                database_cpu = spent(before[1], process_cpu(postgres_pids((database,))))
+            for profiler in profilers:
+                profiler.wait(timeout=60)
             quantiles = statistics.quantiles(latencies, n=100)
             return {
                 "accepted_per_s": count / sent_seconds,
@@ -178,6 +215,8 @@ def bench_backend(backend: str, count: int, concurrency: int, workers: int) -> d
                 "p99_ms": quantiles[98] * 1000,
                 # From the first message sent to the last one ingested: ingest runs while mail arrives.
                 "ingested_per_s": count / (sent_seconds + ingest_seconds),
+                "server_ms": server_cpu * 1000 / count,
+                "database_ms": database_cpu * 1000 / count if backend == "postgres" else 0.0,
             }
         finally:
             if backend == "postgres":
@@ -192,6 +231,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=1, help="processes draining the ingest jobs")
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--profile", type=Path, help="py-spy each server process into this directory")
     args = parser.parse_args()
     print(
         f"{args.messages} messages of ~30 KB, {args.concurrency} SMTP connections, "
@@ -199,14 +239,14 @@ def main() -> None:
     )
     print(
         "| backend | accepted msg/s (250 after storing) | p50 ms | p99 ms "
-        "| ingested msg/s (to conversation) |"
+        "| ingested msg/s (to conversation) | server CPU ms/msg | PostgreSQL CPU ms/msg |"
     )
-    print("|---|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for backend in args.backends.split(","):
-        r = bench_backend(backend, args.messages, args.concurrency, args.workers)
+        r = bench_backend(backend, args.messages, args.concurrency, args.workers, args.profile)
         print(
             f"| {backend} | {r['accepted_per_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
-            f"| {r['ingested_per_s']:.0f} |"
+            f"| {r['ingested_per_s']:.0f} | {r['server_ms']:.1f} | {r['database_ms']:.1f} |"
         )
 
 

@@ -51,7 +51,8 @@ async def queue_acknowledgement(
 
     The promised time is the SLA's first-response deadline (business hours and holidays already
     applied), shown in the team's time zone; without an SLA the email makes no promise. Its Message-ID
-    is remembered, so the customer's reply to it threads into this conversation.
+    is remembered, so the customer's reply to it threads into this conversation, and so is
+    `in_reply_to` (the customer's email being acknowledged) in the same statement.
     """
     sla = await session.get(ConversationSla, conversation.id)
     due = sla.first_response_due_at if sla is not None else None
@@ -75,8 +76,11 @@ async def queue_acknowledgement(
         in_reply_to=in_reply_to,
         references=(in_reply_to,) if in_reply_to else (),
     )
-    if queued:
-        await remember_message_ids(
-            session, conversation.id, [message_id_for(key, settings)], ThreadDirection.OUT
-        )
+    await remember_message_ids(
+        session,
+        conversation.id,
+        [message_id_for(key, settings)] if queued else [],
+        ThreadDirection.OUT,
+        incoming=[in_reply_to],
+    )
     return queued

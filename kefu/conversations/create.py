@@ -144,12 +144,14 @@ async def do_create_conversation(
     channel: ChannelKind,
     inbox_id: uuid.UUID | None = None,
     route_to_team: uuid.UUID | None = None,
+    message_data: dict[str, object] | None = None,
 ) -> tuple[Conversation, bool, Message | None]:
     """Open a conversation with its first message; returns (conversation, created, first message).
 
     Customers open conversations for themselves; agents and API clients name the customer.
     A repeated `client_id` for the same customer returns the original conversation.
     `route_to_team` is the team chosen by routing (an inbox's team) when the caller named none.
+    `message_data`: channel facts stored with the first message (an email's headers and verdict).
     """
     given: list[Identity] = []
     contact_id: uuid.UUID | None = None
@@ -165,7 +167,8 @@ async def do_create_conversation(
     form_fields, field_kinds = redact_fields(form_fields)
     subject = redact_text(data.subject)
     team_id = data.team_id or route_to_team
-    await check_team(session, team_id)
+    # Only a caller's choice needs checking: `route_to_team` comes from our own rows (an inbox's team).
+    await check_team(session, data.team_id)
 
     now = utcnow()
     conversation_id = new_id()
@@ -197,7 +200,7 @@ async def do_create_conversation(
     first_values = new_message_values(
         conversation_id,
         actor,
-        NewMessage(body=data.body, client_id=data.client_id),
+        NewMessage(body=data.body, client_id=data.client_id, data=message_data),
         author=author,
         channel=channel,
         seq=1,

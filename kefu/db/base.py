@@ -76,6 +76,9 @@ def table_of(model: type[Base]) -> Table:
     return table
 
 
+_ADOPTED = "kefu.adopted"
+
+
 def adopt(session: AsyncSession, instance: T) -> T:
     """Make an object whose row was just written with a Core INSERT persistent in `session`.
 
@@ -84,4 +87,7 @@ def adopt(session: AsyncSession, instance: T) -> T:
     """
     make_transient_to_detached(instance)
     session.add(instance)
+    # The identity map holds clean objects weakly: without this, a row adopted by one step (the SLA
+    # clock) is gone by the time the next step (the acknowledgement) asks for it, and is read again.
+    session.info.setdefault(_ADOPTED, []).append(instance)
     return instance

@@ -187,9 +187,6 @@ def bind_ingest(settings: Settings, blobs: BlobStore, resolver: TxtResolver) -> 
         else:
             parsed = parse_email(raw)
         parsed, subject_kinds = redact_subject(parsed)
-        row.from_address = parsed.from_address
-        row.message_id_header = parsed.message_id[:250] if parsed.message_id else None
-        row.subject = parsed.subject[:300]
         verdict = await verify_sender(
             raw,
             peer_ip=row.peer_ip,
@@ -198,7 +195,6 @@ def bind_ingest(settings: Settings, blobs: BlobStore, resolver: TxtResolver) -> 
             our_domains=await our_domains(session, settings, row.mailbox),
             resolver=resolver,
         )
-        row.details = {"problems": list(parsed.problems), "verdict": verdict.as_json(), "auto": parsed.auto}
         await _ingest(
             session,
             row,
@@ -209,6 +205,12 @@ def bind_ingest(settings: Settings, blobs: BlobStore, resolver: TxtResolver) -> 
             blobs=blobs,
             subject_kinds=subject_kinds,
         )
+        # Set last, with the outcome: the row is written by one UPDATE at commit.
+        row.from_address = parsed.from_address
+        row.message_id_header = parsed.message_id[:250] if parsed.message_id else None
+        row.subject = parsed.subject[:300]
+        details = {"problems": list(parsed.problems), "verdict": verdict.as_json(), "auto": parsed.auto}
+        row.details = details | row.details
         log.info(
             "mail_ingested",
             inbound_id=str(row.id),
@@ -259,6 +261,7 @@ async def _ingest(
     if conversation is not None and not await is_participant(session, conversation, sender):
         await _hold(session, row, conversation, parsed)
         return
+    acknowledged = False
     if conversation is not None:
         actor = CustomerActor(contact_id=conversation.contact_id)
         message, _created = await do_add_message(
@@ -279,8 +282,8 @@ async def _ingest(
             inbox_id=recipient.mailbox.inbox_id if recipient else None,
             body=body,
             tags=[REVIEW_TAG] if review else [],
+            facts=facts,
         )
-        message.data = {**message.data, "email": facts}
         # The original still holds any secret redacted from the message: never attach it then.
         if review and REDACTED_KEY not in message.data:
             await attach_original(session, blobs, conversation, message, raw)
@@ -288,9 +291,11 @@ async def _ingest(
             await queue_acknowledgement(
                 session, conversation, email=sender, settings=settings, in_reply_to=parsed.message_id
             )
+            acknowledged = True
     if files:
         await do_attach_files(session, conversation, message, files, sensitive=False)
-    await remember_message_ids(session, conversation.id, [parsed.message_id], ThreadDirection.IN)
+    if not acknowledged:  # the acknowledgement recorded the email's Message-ID with its own
+        await remember_message_ids(session, conversation.id, [parsed.message_id], ThreadDirection.IN)
     row.status, row.conversation_id, row.message_id = InboundStatus.INGESTED, conversation.id, message.id
     notify = sender if parsed.auto is None and not verdict.phishing else None
     await after_ingest(session, row, conversation, message, subject_kinds, sender=notify, settings=settings)

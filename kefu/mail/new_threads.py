@@ -124,13 +124,21 @@ async def open_conversation(
     inbox_id: uuid.UUID | None,
     body: str,
     tags: list[str],
+    facts: dict[str, Any],
 ) -> tuple[Conversation, Message]:
+    """The conversation a new email opens; `facts` (email_facts) are stored with its first message."""
     actor = CustomerActor(contact_id=contact_id)
     if phishing:
         team_id = await _security_team(session) or team_id
     data = ConversationCreate(subject=parsed.subject[:300], body=body, locale=guess_locale(parsed))
     conversation, _new, first = await do_create_conversation(
-        session, actor, data, channel=ChannelKind.EMAIL, inbox_id=inbox_id, route_to_team=team_id
+        session,
+        actor,
+        data,
+        channel=ChannelKind.EMAIL,
+        inbox_id=inbox_id,
+        route_to_team=team_id,
+        message_data={"email": facts},
     )
     assert first is not None
     if phishing:
@@ -183,8 +191,8 @@ async def open_for_sender(
         inbox_id=None,
         body=body_of(parsed),
         tags=[],
+        facts=facts | ({"refused_files": refused} if refused else {}),
     )
-    message.data = {**message.data, "email": facts | ({"refused_files": refused} if refused else {})}
     if files:
         await do_attach_files(session, conversation, message, files, sensitive=False)
     await remember_message_ids(session, conversation.id, [parsed.message_id], ThreadDirection.IN)

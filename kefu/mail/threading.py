@@ -94,11 +94,17 @@ async def remember_message_ids(
     conversation_id: uuid.UUID,
     message_ids: Iterable[str | None],
     direction: ThreadDirection,
+    *,
+    incoming: Iterable[str | None] = (),
 ) -> None:
-    """Record Message-IDs as belonging to the conversation (first writer wins; a reused id is ignored)."""
+    """Record Message-IDs as belonging to the conversation (first writer wins; a reused id is ignored).
+
+    `incoming`: inbound ids recorded by the same statement (a new email and our acknowledgement of it).
+    """
     rows = [
-        {"message_id": value, "conversation_id": conversation_id, "direction": direction}
-        for value in dict.fromkeys(m for m in message_ids if m and len(m) <= MAX_MESSAGE_ID_LENGTH)
+        {"message_id": value, "conversation_id": conversation_id, "direction": way}
+        for ids, way in ((incoming, ThreadDirection.IN), (message_ids, direction))
+        for value in dict.fromkeys(m for m in ids if m and len(m) <= MAX_MESSAGE_ID_LENGTH)
     ]
     if rows:
         await session.execute(insert_or_ignore(session, EmailThreadId), rows)

@@ -132,7 +132,8 @@ async def process_change(session: AsyncSession, change: ConversationChange) -> N
     if inserting:
         values = {column.key: getattr(row, column.key) for column in _SLA.columns}
         await (await session.connection()).execute(_INSERT_SLA, values)
-        adopt(session, row)
+        # Adopted with every column set (an unset one would have to be loaded on access).
+        adopt(session, ConversationSla(**values))
     else:
         await session.flush()
 

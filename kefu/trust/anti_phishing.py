@@ -52,10 +52,14 @@ def check_code(value: object) -> str:
 
 def read_code(contact: Contact, keyring: Keyring) -> str | None:
     """The contact's code in clear, or None when unset (or sealed under a key no longer configured)."""
-    if contact.anti_phishing_code_sealed is None:
+    return _open_code(contact.id, contact.anti_phishing_code_sealed, keyring)
+
+
+def _open_code(contact_id: uuid.UUID, sealed: bytes | None, keyring: Keyring) -> str | None:
+    if sealed is None:
         return None
     try:
-        return open_text(keyring, contact.anti_phishing_code_sealed, context=_context(contact.id))
+        return open_text(keyring, sealed, context=_context(contact_id))
     except DecryptionFailed:
         return None
 
@@ -66,13 +70,16 @@ async def code_for_address(session: AsyncSession, address: str, keyring: Keyring
         address = normalise_identity(IdentityKind.EMAIL, address)
     except InvalidInput:
         return None
-    contact = await session.scalar(
-        select(Contact)
-        .join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
-        .where(ContactIdentity.kind == IdentityKind.EMAIL, ContactIdentity.value == address)
-        .limit(1)
-    )
-    return read_code(contact, keyring) if contact is not None else None
+    # Two columns, not the Contact: every outgoing email asks, and the entity would load its relations.
+    row = (
+        await session.execute(
+            select(Contact.id, Contact.anti_phishing_code_sealed)
+            .join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
+            .where(ContactIdentity.kind == IdentityKind.EMAIL, ContactIdentity.value == address)
+            .limit(1)
+        )
+    ).first()
+    return _open_code(row.id, row.anti_phishing_code_sealed, keyring) if row is not None else None
 
 
 async def do_set_code(

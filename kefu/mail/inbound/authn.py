@@ -251,7 +251,8 @@ def _summary(v: SenderVerdict) -> str:
 def _parse_authors(raw: bytes) -> _Authors:
     """The author(s) from the From header(s); an empty result when there is none or it is unreadable."""
     try:
-        headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+        # Only the header block is read: the parser would otherwise decode and split the whole body.
+        headers = BytesHeaderParser(policy=policy.compat32).parsebytes(_header_block(raw))
         values = headers.get_all("From") or []
     except Exception:  # noqa: BLE001 - compat32 records defects; this guards the odd parser bug
         return _Authors(None, frozenset(), "", single=False)
@@ -271,6 +272,12 @@ def _parse_authors(raw: bytes) -> _Authors:
         text=decoded,
         single=len(values) == 1 and len(domains) == 1,
     )
+
+
+def _header_block(raw: bytes) -> bytes:
+    """The message's header section (up to the first empty line), or all of `raw` when there is none."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    return raw[: min(ends)] + b"\n" if ends else raw
 
 
 def _address_domain(address: str) -> str:
