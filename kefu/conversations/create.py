@@ -1,8 +1,11 @@
 """Opening conversations: naming the customer, the row with its public reference, the first message.
 
 This is the busiest write path (every API, form, email and chat request that starts a conversation),
-so on PostgreSQL a known customer's conversation, first message and tags are written in one round
-trip that also looks the customer up (`_OPEN_KNOWN_PG`); anything else takes the general path.
+so on PostgreSQL a known customer's conversation, first message, tags and SLA clocks are written in
+one round trip that also looks the customer up (`kefu.conversations.opening`); anything else takes the
+general path. The SLA clocks are predicted before triggers and routing run
+(`kefu.conversations.pipeline.OPENING_ROWS`); the SLA processor corrects them when those changed the
+conversation.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from kefu.contacts.identities import normalise_identity
 from kefu.contacts.models import ContactIdentity, IdentityKind
 from kefu.conversations import recipients
 from kefu.conversations.models import Conversation, ConversationTag, Message
-from kefu.conversations.opening import Identity, open_for_known_customer, write_opening
-from kefu.conversations.pipeline import ConversationChange, run_pipeline
+from kefu.conversations.opening import ExtraRow, Identity, open_for_known_customer, write_opening
+from kefu.conversations.pipeline import ConversationChange, predict_opening_rows, run_pipeline
 from kefu.conversations.redaction import REDACTED_KEY, audit_redaction, distinct, redact_fields, redact_text
 from kefu.conversations.redaction_notice import warn_customer
 from kefu.conversations.schemas import ConversationCreate, CustomerIn
@@ -121,6 +124,7 @@ async def _insert_opening(
     *,
     contact_id: uuid.UUID,
     client_id: str | None,
+    extra: Sequence[ExtraRow],
 ) -> bool:
     """Write the opening rows with a fresh random reference, retrying on the rare collision.
 
@@ -129,7 +133,7 @@ async def _insert_opening(
     conn = await session.connection()
     for _attempt in range(_REFERENCE_ATTEMPTS):
         conversation["reference"] = new_reference()
-        if await write_opening(conn, conversation, message, tags):
+        if await write_opening(conn, conversation, message, tags, extra):
             return True
         if client_id and await _existing_by_client_id(session, contact_id, client_id):
             return False
@@ -207,11 +211,15 @@ async def do_create_conversation(
         created_at=now,
     )
     tags = sorted(set(data.tags))
+    # Rows the pipeline will want (the SLA clocks) go into the same statement when predictable.
+    predicted = await predict_opening_rows(session, Conversation(**values))
     written = False
     if given:
         conn = await session.connection()
         if conn.dialect.name == "postgresql":
-            contact_id, written = await open_for_known_customer(conn, given, values, first_values, tags)
+            contact_id, written = await open_for_known_customer(
+                conn, given, values, first_values, tags, predicted
+            )
         if contact_id is None:
             assert data.customer is not None
             contact_id = await _resolve_identities(
@@ -225,7 +233,13 @@ async def do_create_conversation(
             if existing is not None:
                 return existing, False, None
         if not await _insert_opening(
-            session, values, first_values, tags, contact_id=contact_id, client_id=data.client_id
+            session,
+            values,
+            first_values,
+            tags,
+            contact_id=contact_id,
+            client_id=data.client_id,
+            extra=predicted,
         ):
             raced = await _existing_by_client_id(session, contact_id, str(data.client_id))
             assert raced is not None
@@ -237,7 +251,9 @@ async def do_create_conversation(
     )
     first = message_written(session, conversation, first_values)
     await _after_redaction(session, conversation, actor, first, subject.kinds, field_kinds, channel=channel)
-    await run_pipeline(session, ConversationChange(conversation, actor, created=True, message=first))
+    opened_with = {table.name: row for table, row in predicted}
+    change = ConversationChange(conversation, actor, created=True, message=first, opened_with=opened_with)
+    await run_pipeline(session, change)
     emit_on_commit(
         session,
         Event(

@@ -1,7 +1,8 @@
 """Opening a conversation in as few round trips as the database allows.
 
-PostgreSQL: the conversation, its first message and its tags in one statement of data-modifying CTEs
-(and, for a customer whose handles are all known, the customer lookup too). SQLite has no such CTEs;
+PostgreSQL: the conversation, its first message, its tags and the rows processors predicted for it
+(the SLA clocks) in one statement of data-modifying CTEs (and, for a customer whose handles are all
+known, the customer lookup too). SQLite has no such CTEs;
 there each insert is an in-process call, so three are cheap.
 """
 
@@ -11,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import CTE, String, and_, bindparam, func, insert, select
+from sqlalchemy import CTE, String, Table, and_, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
@@ -58,14 +59,18 @@ def _holder_cte() -> CTE:
     )
 
 
-def _opening_statement(*, known_customer: bool, with_tags: bool) -> Select[Any]:
+ExtraRow = tuple[Table, dict[str, object]]
+
+
+def _opening_statement(*, known_customer: bool, with_tags: bool, extra: Sequence[Table] = ()) -> Select[Any]:
     """PostgreSQL: the conversation, its first message and its tags in one round trip.
 
     Data-modifying CTEs; the message and tags select from the conversation's RETURNING, so when the
     conversation is skipped (a reference or client_id conflict) nothing else is written.
     Parameters: `c_<column>` and `m_<column>` for every column, `tags`. Returns the new id (no row
     when skipped); with `known_customer`, the holder CTE supplies `contact_id` and the one row
-    returned is (holder or NULL, new id or NULL): no holder, nothing written.
+    returned is (holder or NULL, new id or NULL): no holder, nothing written. `extra`: tables that
+    get one row of the new conversation each (parameters `x<i>_<column>`), like the first message.
     """
     columns = [c for c in _CONVERSATIONS.columns if not (known_customer and c.key == "contact_id")]
     rows = select(*(bindparam(f"c_{c.key}", type_=c.type) for c in columns))
@@ -97,6 +102,17 @@ def _opening_statement(*, known_customer: bool, with_tags: bool) -> Select[Any]:
     else:
         statement = select(conversation.c.id)
     statement = statement.add_cte(message)
+    for index, table in enumerate(extra):
+        own = [c for c in table.columns if c.key != "conversation_id"]
+        row = (
+            insert(table)
+            .from_select(
+                [*(c.key for c in own), "conversation_id"],
+                select(*(bindparam(f"x{index}_{c.key}", type_=c.type) for c in own), conversation.c.id),
+            )
+            .cte(f"extra_{index}")
+        )
+        statement = statement.add_cte(row)
     if with_tags:
         tags = (
             insert(_TAGS)
@@ -110,17 +126,33 @@ def _opening_statement(*, known_customer: bool, with_tags: bool) -> Select[Any]:
     return statement
 
 
-_OPEN_PG = {tags: _opening_statement(known_customer=False, with_tags=tags) for tags in (False, True)}
-_OPEN_KNOWN_PG = {tags: _opening_statement(known_customer=True, with_tags=tags) for tags in (False, True)}
+# Built once per shape (customer known or not, tags or not, which extra tables): hot paths reuse
+# compiled statements.
+_STATEMENTS: dict[tuple[bool, bool, tuple[str, ...]], Select[Any]] = {}
+
+
+def _statement(known_customer: bool, with_tags: bool, extra: Sequence[ExtraRow]) -> Select[Any]:
+    key = (known_customer, with_tags, tuple(table.name for table, _ in extra))
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        tables = [table for table, _ in extra]
+        statement = _opening_statement(known_customer=known_customer, with_tags=with_tags, extra=tables)
+        _STATEMENTS[key] = statement
+    return statement
 
 
 def _pg_params(
-    conversation: dict[str, object], message: dict[str, object], tags: Sequence[str]
+    conversation: dict[str, object],
+    message: dict[str, object],
+    tags: Sequence[str],
+    extra: Sequence[ExtraRow],
 ) -> dict[str, object]:
     params = {f"c_{key}": value for key, value in conversation.items()}
     params.update({f"m_{key}": value for key, value in message.items()})
     if tags:
         params["tags"] = list(tags)
+    for index, (_table, values) in enumerate(extra):
+        params.update({f"x{index}_{k}": v for k, v in values.items() if k != "conversation_id"})
     return params
 
 
@@ -130,6 +162,7 @@ async def open_for_known_customer(
     conversation: dict[str, object],
     message: dict[str, object],
     tags: Sequence[str],
+    extra: Sequence[ExtraRow] = (),
 ) -> tuple[uuid.UUID | None, bool]:
     """PostgreSQL, one round trip: (the holder of every given handle or None, whether rows were written).
 
@@ -137,10 +170,11 @@ async def open_for_known_customer(
     the contact) or on a reference or client_id conflict.
     """
     conversation["reference"] = new_reference()
-    params = _pg_params({k: v for k, v in conversation.items() if k != "contact_id"}, message, tags)
+    params = _pg_params({k: v for k, v in conversation.items() if k != "contact_id"}, message, tags, extra)
     params["id_kinds"] = [str(kind) for kind, _ in given]
     params["id_values"] = [value for _, value in given]
-    holder, conversation_id = (await conn.execute(_OPEN_KNOWN_PG[bool(tags)], params)).one()
+    statement = _statement(True, bool(tags), extra)
+    holder, conversation_id = (await conn.execute(statement, params)).one()
     return holder, conversation_id is not None
 
 
@@ -149,11 +183,14 @@ async def write_opening(
     conversation: dict[str, object],
     message: dict[str, object],
     tags: Sequence[str],
+    extra: Sequence[ExtraRow] = (),
 ) -> bool:
-    """Insert the conversation row, its tags and first message; False (nothing written) on a conflict."""
+    """Insert the conversation row, its tags, first message and `extra` rows; False (nothing written)
+    on a conflict."""
     if conn.dialect.name == "postgresql":
-        statement = _OPEN_PG[bool(tags)]
-        return (await conn.execute(statement, _pg_params(conversation, message, tags))).scalar() is not None
+        statement = _statement(False, bool(tags), extra)
+        params = _pg_params(conversation, message, tags, extra)
+        return (await conn.execute(statement, params)).scalar() is not None
     # SQLite (no data-modifying CTEs): a round trip is an in-process call, so three are cheap.
     inserted = insert_or_ignore_table(conn, _CONVERSATIONS, returning=("id",))
     if (await conn.execute(inserted, conversation)).scalar() is None:
@@ -161,4 +198,6 @@ async def write_opening(
     if tags:
         await conn.execute(_INSERT_TAGS, [{"conversation_id": conversation["id"], "tag": t} for t in tags])
     await conn.execute(_INSERT_MESSAGE, message)
+    for table, values in extra:
+        await conn.execute(insert(table), {**values, "conversation_id": conversation["id"]})
     return True

@@ -16,8 +16,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Final
+from typing import Any, Final
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.actors import Actor
@@ -39,6 +40,9 @@ class ConversationChange:
     changed: frozenset[str] = frozenset()
     previous: Mapping[str, object] = field(default_factory=dict)
     message: Message | None = None
+    # Rows a processor asked to write with the opening statement (see OPENING_ROWS), by table name:
+    # the processor adopts them when the conversation ended up as predicted, else updates them.
+    opened_with: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
 
 Processor = Callable[[AsyncSession, ConversationChange], Awaitable[None]]
@@ -52,17 +56,45 @@ PROCESSORS: Final = (
     "kefu.channels.delivery:process_change",
 )
 
+# Processors that predict a row of their own for a conversation about to be opened, so that the
+# row goes into the opening statement instead of a round trip of its own (the SLA clocks).
+OPENING_ROWS: Final = ("kefu.sla.actions:opening_row",)
+
+OpeningRow = Callable[[AsyncSession, Conversation], Awaitable["tuple[Table, dict[str, object]] | None"]]
+
 _running: ContextVar[bool] = ContextVar("kefu_pipeline_running", default=False)
 
 
 @cache
 def load_processors() -> tuple[Processor, ...]:
     """The processors in order (imported once)."""
-    loaded: list[Processor] = []
-    for path in PROCESSORS:
-        module_name, _, attribute = path.partition(":")
-        loaded.append(getattr(importlib.import_module(module_name), attribute))
-    return tuple(loaded)
+    return tuple(_load(path) for path in PROCESSORS)
+
+
+@cache
+def load_opening_rows() -> tuple[OpeningRow, ...]:
+    """The OPENING_ROWS predictors in order (imported once)."""
+    return tuple(_load(path) for path in OPENING_ROWS)
+
+
+def _load(path: str) -> Any:
+    module_name, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+async def predict_opening_rows(
+    session: AsyncSession, conversation: Conversation
+) -> list[tuple[Table, dict[str, object]]]:
+    """The rows processors expect `conversation` (not yet written) to need, to write with it.
+
+    Each is keyed by `conversation_id`; the opening inserts it only when it inserts the conversation.
+    """
+    rows = []
+    for predict in load_opening_rows():
+        row = await predict(session, conversation)
+        if row is not None:
+            rows.append(row)
+    return rows
 
 
 async def run_pipeline(session: AsyncSession, change: ConversationChange) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kefu.conversations.models import Conversation
+from kefu.conversations.models import Conversation, Message
 from kefu.conversations.pipeline import ConversationChange
 from kefu.conversations.states import AuthorKind, MessageKind, Status
 from kefu.core.clock import utcnow
@@ -101,9 +101,14 @@ def new_row(conversation: Conversation) -> ConversationSla:
     )
 
 
-async def process_change(session: AsyncSession, change: ConversationChange) -> None:
-    """Update the SLA clocks of `change.conversation` (inside the caller's transaction)."""
-    conversation = change.conversation
+def _values(row: ConversationSla) -> dict[str, object]:
+    return {column.key: getattr(row, column.key) for column in _SLA.columns}
+
+
+async def _reconcile(
+    session: AsyncSession, row: ConversationSla, conversation: Conversation, message: Message | None
+) -> ConversationSla:
+    """`row` brought in step with the conversation's state and, for an existing one, `message`."""
     now = utcnow()
     loaded: list[BusinessCalendar] = []
 
@@ -112,30 +117,53 @@ async def process_change(session: AsyncSession, change: ConversationChange) -> N
             loaded.append(await get_calendar_for_team(session, conversation.team_id))
         return loaded[0]
 
-    # A conversation created in this transaction cannot have a row yet: skip the lookup, and write
-    # the new row with one Core INSERT at the end rather than through the unit of work.
-    row = None if change.created else await session.get(ConversationSla, conversation.id)
-    inserting = row is None
-    if row is None:
-        row = new_row(conversation)
     if row.basis != basis_of(conversation):
         await do_repick_policy(session, row, conversation, await calendar())
     await _follow_status(row, conversation, now, calendar, before_message=True)
-    message = change.message
-    if message is not None and not change.created and message.kind == MessageKind.REPLY:
+    if message is not None and message.kind == MessageKind.REPLY:
         if message.author_kind == AuthorKind.AGENT:
             deadlines.achieve_response(row, message.created_at)
         elif message.author_kind == AuthorKind.CUSTOMER and conversation.first_response_at is not None:
             deadlines.start_next_response(row, await calendar(), message.created_at)
     await _follow_status(row, conversation, now, calendar, before_message=False)
     deadlines.refresh(row)
-    if inserting:
-        values = {column.key: getattr(row, column.key) for column in _SLA.columns}
+    return row
+
+
+async def opening_row(session: AsyncSession, conversation: Conversation) -> tuple[Table, dict[str, object]]:
+    """The clocks a conversation about to be opened starts with, for the opening statement to write
+    (kefu.conversations.pipeline.OPENING_ROWS): one round trip fewer per new conversation."""
+    return _SLA, _values(await _reconcile(session, new_row(conversation), conversation, None))
+
+
+async def process_change(session: AsyncSession, change: ConversationChange) -> None:
+    """Update the SLA clocks of `change.conversation` (inside the caller's transaction)."""
+    conversation = change.conversation
+    if change.created:
+        # A conversation created in this transaction has no row yet, or the one its opening wrote
+        # as predicted before triggers and routing ran: compare, and write only a difference.
+        values = _values(await _reconcile(session, new_row(conversation), conversation, None))
+        written = change.opened_with.get(_SLA.name)
+        if written is None:
+            await (await session.connection()).execute(_INSERT_SLA, values)
+            # Adopted with every column set (an unset one would have to be loaded on access).
+            adopt(session, ConversationSla(**values))
+            return
+        stored = adopt(session, ConversationSla(**written))
+        changed = {key: value for key, value in values.items() if written.get(key) != value}
+        for key, value in changed.items():
+            setattr(stored, key, value)
+        if changed:
+            await session.flush()
+        return
+    row = await session.get(ConversationSla, conversation.id)
+    if row is None:  # opened before SLA clocks existed
+        values = _values(await _reconcile(session, new_row(conversation), conversation, change.message))
         await (await session.connection()).execute(_INSERT_SLA, values)
-        # Adopted with every column set (an unset one would have to be loaded on access).
         adopt(session, ConversationSla(**values))
-    else:
-        await session.flush()
+        return
+    await _reconcile(session, row, conversation, change.message)
+    await session.flush()
 
 
 async def _follow_status(

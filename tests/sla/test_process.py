@@ -172,3 +172,37 @@ async def test_team_change_uses_the_new_teams_hours(
     assert at((await card(api, boss, conv))["first_response"]["due_at"]) == cst(3, 10, 11)
     await patch(api, boss, conv, team_id=str(night))
     assert at((await card(api, boss, conv))["first_response"]["due_at"]) == cst(3, 8, 14)
+
+
+async def test_clocks_written_with_the_opening_follow_what_triggers_changed(
+    api: httpx.AsyncClient, db: Database, runtime: Runtime, clock: FrozenClock
+) -> None:
+    """The opening statement writes the clocks predicted before triggers ran; a trigger that moves the
+    conversation to another policy's category must still leave the clocks of that policy."""
+    from sqlalchemy import select
+
+    from kefu.sla.models import ConversationSla
+    from tests.automation.test_triggers import add_trigger
+
+    boss = await make_agent(db.sessionmaker, "boss@kefu.test", role=Role.SUPERVISOR)
+    customer = await make_customer(db.sessionmaker, runtime.settings, "c@example.com")
+    await add_policy(api, boss, categories=["withdrawal"], first_response_minutes=30)
+    await add_trigger(
+        db,
+        on="created",
+        conditions=[{"type": "text_contains", "value": "withdraw"}],
+        actions=[{"type": "set_category", "value": "withdrawal"}],
+    )
+    moved = str((await open_conversation(api, customer, body="my withdraw is stuck"))["id"])
+    stayed = str((await open_conversation(api, customer, body="my deposit is late"))["id"])
+
+    moved_card = await card(api, boss, moved)
+    assert moved_card["policy_id"] is not None
+    assert at(moved_card["first_response"]["due_at"]) == clock.now() + timedelta(minutes=30)
+    stayed_card = await card(api, boss, stayed)
+    assert stayed_card["policy_id"] is None
+    assert stayed_card["first_response"]["state"] is None
+    async with db.sessionmaker() as session:
+        rows = {str(r.conversation_id): r for r in await session.scalars(select(ConversationSla))}
+    assert rows[moved].basis.split("|")[1] == "withdrawal"
+    assert rows[stayed].basis.split("|")[1] != "withdrawal"
