@@ -30,6 +30,7 @@ from kefu.conversations.states import MessageKind, Status
 from kefu.conversations.timeline import NewMessage
 from kefu.core.clock import utcnow
 from kefu.core.errors import Conflict, InvalidInput, NotFound
+from kefu.db.cache import ConfigCache, invalidate_on_change
 from kefu.inboxes.models import ChannelKind, Team, TeamMember
 from kefu.routing.assignment import Candidate, choose_assignee
 from kefu.routing.models import AgentPresence, LanguageMatch, Presence, RoutingMode, TeamRouting
@@ -43,6 +44,21 @@ from kefu.routing.service import (
 )
 
 _DONE = (Status.SOLVED, Status.CLOSED)
+
+
+# Whether a team routes automatically, per team: every new conversation of a team asks, and most
+# teams rarely change it. A switch to automatic reaches other processes within seconds; a switch to
+# manual is seen at once, because the locked row is read again before anyone is assigned.
+ROUTING_MODES: ConfigCache[str | None] = ConfigCache("team_routing_modes")
+invalidate_on_change(ROUTING_MODES, [TeamRouting])
+
+
+async def _routing_mode(session: AsyncSession, team_id: uuid.UUID) -> str | None:
+    async def load(s: AsyncSession) -> str | None:
+        mode: str | None = await s.scalar(select(TeamRouting.mode).where(TeamRouting.team_id == team_id))
+        return mode
+
+    return await ROUTING_MODES.get(session, team_id, load)
 
 
 async def _lock_routing(session: AsyncSession, team_id: uuid.UUID) -> TeamRouting | None:
@@ -73,6 +89,8 @@ async def route_conversation(
 ) -> uuid.UUID | None:
     """Assign an unassigned, unfinished conversation within its auto-routed team; the agent or None."""
     if conversation.team_id is None or conversation.assignee_id is not None or conversation.status in _DONE:
+        return None
+    if await _routing_mode(session, conversation.team_id) in (None, RoutingMode.MANUAL):
         return None
     routing = await _lock_routing(session, conversation.team_id)
     if routing is None or routing.mode == RoutingMode.MANUAL:

@@ -88,12 +88,12 @@ async def test_a_new_email_costs_a_fixed_number_of_statements(
     known_sender = await _ingest_one(runtime, ingest, typical("new@example.com"), statements)
 
     # Row lock, sender rate, identity lookup, opening (conversation, message and SLA clocks: one
-    # statement on PostgreSQL, three on SQLite), routing, acknowledgement job, both Message-IDs in
-    # one statement, the attachment, the row's one UPDATE.
+    # statement on PostgreSQL, three on SQLite), acknowledgement job, both Message-IDs in one
+    # statement, the attachment, the row's one UPDATE. (The team routes manually: no routing lock.)
     opening = 1 if db.engine.dialect.name == "postgresql" else 3
-    assert len(known_sender) == 8 + opening, known_sender
+    assert len(known_sender) == 7 + opening, known_sender
     # A new sender adds the contact and its identity.
-    assert len(new_sender) == 10 + opening, new_sender
+    assert len(new_sender) == 9 + opening, new_sender
     assert known_sender.count("UPDATE") == 1  # the inbound row, once, with its outcome
     assert new_sender.count("INSERT") == known_sender.count("INSERT") + 2
     async with transaction(runtime.sessionmaker) as session:

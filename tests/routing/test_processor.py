@@ -152,6 +152,26 @@ async def test_switching_a_team_to_automatic_routes_its_queue(db: Database, cloc
     assert await assignees(db, ids) == [agent.id, None]
 
 
+async def test_a_team_switched_to_automatic_routes_the_next_conversation(
+    db: Database, clock: FrozenClock
+) -> None:
+    """Whether a team routes is cached per process: a switch made here is seen by the next creation."""
+    team = await routed_team(db, "Switch", RoutingMode.MANUAL)
+    agent = await member(db, "a@kefu.test", team, capacity=5, role=Role.SUPERVISOR)
+    before = await new_conversation(db, team)  # caches "manual"
+    async with transaction(db.sessionmaker) as session:
+        await do_set_team_routing(
+            session, agent.actor, team, mode=RoutingMode.ROUND_ROBIN, language_match=LanguageMatch.IGNORE
+        )
+    after = await new_conversation(db, team)
+    assert (await assignees(db, [before, after]))[1] == agent.id
+    async with transaction(db.sessionmaker) as session:
+        await do_set_team_routing(
+            session, agent.actor, team, mode=RoutingMode.MANUAL, language_match=LanguageMatch.IGNORE
+        )
+    assert await assignees(db, [await new_conversation(db, team)]) == [None]
+
+
 async def test_concurrent_creations_cannot_overfill_an_agent(db: Database, clock: FrozenClock) -> None:
     team = await routed_team(db, "Busy")
     agent = await member(db, "a@kefu.test", team, capacity=1)
