@@ -78,7 +78,7 @@ def wait_ready(url: str, timeout: float = 30) -> None:
 
 
 @contextlib.contextmanager
-def process(cmd: list[str], env: dict[str, str], ready_url: str, *, cwd: Path, log: Path) -> Iterator[None]:
+def process(cmd: list[str], env: dict[str, str], ready_url: str, *, cwd: Path, log: Path) -> Iterator[int]:
     """Run a server until the block ends; its output goes to `log` (shown when the block fails).
 
     A file rather than a pipe: an undrained pipe would block the server once it fills.
@@ -87,7 +87,7 @@ def process(cmd: list[str], env: dict[str, str], ready_url: str, *, cwd: Path, l
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT)
         try:
             wait_ready(ready_url)
-            yield
+            yield proc.pid
         except Exception:
             print(
                 f"--- output of {' '.join(cmd[:2])}:\n{log.read_text(errors='replace')[-3000:]}",
@@ -124,6 +124,7 @@ def run_wrk(
         raise RuntimeError(f"wrk on {url} failed ({done.returncode}): {done.stdout}\n{done.stderr}")
     requests, errors, duration_us, p50, p99 = match.groups()
     return {
+        "requests": int(requests),
         "rps": int(requests) / (int(duration_us) / 1e6),
         "errors": int(errors),
         "p50": float(p50),
@@ -187,11 +188,86 @@ def measure(
     """Start a server, warm it up, then drive it at each concurrency level."""
     results: Levels = {}
     log = run["script"].with_name(f"server-{uuid.uuid4().hex[:8]}.log")
-    with process(cmd, env, ready, cwd=root, log=log):
+    database = str(env.get("KEFU_DATABASE_URL") or env.get("BARE_DATABASE_URL") or "").rpartition("/")[2]
+    with process(cmd, env, ready, cwd=root, log=log) as pid:
         run_wrk(target, WARM_UP_CONCURRENCY, WARM_UP_SECONDS, run["headers"], run["script"])
         for level in run["levels"]:
+            # CPU per request, from /proc: much steadier than throughput on a shared machine.
+            servers = process_tree(pid)
+            before = cpu_seconds(servers), cpu_seconds(postgres_backends(database))
+            spy = _profile(pid, run, level)
             results[level] = run_wrk(target, level, run["seconds"], run["headers"], run["script"])
+            if spy is not None:
+                spy.wait(timeout=60)
+            count = max(1, results[level]["requests"])
+            results[level]["server_ms"] = spent(before[0], cpu_seconds(servers)) * 1000 / count
+            # Backends are looked up again: the pool may have opened connections during the run.
+            results[level]["db_ms"] = (
+                spent(before[1], cpu_seconds(postgres_backends(database))) * 1000 / count
+            )
     return results
+
+
+def _profile(pid: int, run: dict[str, Any], level: int) -> subprocess.Popen[bytes] | None:
+    """With --profile DIR, py-spy samples the server (and its workers) over a level's run."""
+    directory: Path | None = run.get("profile")
+    if directory is None:
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+    output = directory / f"{run.get('name', 'server')}-c{level}.txt"
+    cmd = [str(BIN / "py-spy"), "record", "--pid", str(pid), "--subprocesses", "--format", "raw"]
+    cmd += ["--duration", str(run["seconds"]), "--output", str(output)]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and its descendants (uvicorn's worker processes)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                parents[int(entry.name)] = int(_stat(int(entry.name))[1])
+    tree, grew = {root}, True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= children
+        grew = bool(children)
+    return sorted(tree)
+
+
+def postgres_backends(database: str) -> list[int]:
+    """PostgreSQL backend processes connected to `database` (none for SQLite)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                title = (entry / "cmdline").read_bytes().decode(errors="replace")
+                if database and title.startswith("postgres:") and f" {database} " in title:
+                    pids.append(int(entry.name))
+    return pids
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds used so far by each of `pids` that still runs."""
+    used = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = _stat(pid)
+            used[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return used
+
+
+def spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two readings: a process started in between counts from zero, one that
+    ended in between is lost (an undercount, e.g. a pooled connection closed during the run)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def measure_kefu(env: dict[str, str], root: Path, workers: int, run: dict[str, Any]) -> Levels:
@@ -208,12 +284,17 @@ def measure_kefu(env: dict[str, str], root: Path, workers: int, run: dict[str, A
         root,
         f"http://127.0.0.1:{port}/healthz",
         f"http://127.0.0.1:{port}/api/v1/conversations",
-        run | {"headers": headers},
+        run | {"headers": headers, "name": f"kefu-{root.name}"},
     )
 
 
 def bench_backend(
-    backend: str, seconds: int, levels: list[int], workers: int, baseline: Path | None
+    backend: str,
+    seconds: int,
+    levels: list[int],
+    workers: int,
+    baseline: Path | None,
+    profile: Path | None = None,
 ) -> list[tuple[str, int, dict[str, float], dict[str, float], dict[str, float] | None]]:
     """One backend: Kefu (and the baseline build, if any), then the bare endpoint."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -230,7 +311,7 @@ def bench_backend(
             "KEFU_SMTP_LISTEN": "",
             "BARE_DATABASE_URL": urls["bare"],
         }
-        run: dict[str, Any] = {"levels": levels, "seconds": seconds, "script": script}
+        run: dict[str, Any] = {"levels": levels, "seconds": seconds, "script": script, "profile": profile}
         try:
             kefu = measure_kefu(env | {"KEFU_DATABASE_URL": urls["kefu"]}, ROOT, workers, run)
             before = (
@@ -249,7 +330,7 @@ def bench_backend(
                 ROOT,
                 f"http://127.0.0.1:{port}/docs",
                 f"http://127.0.0.1:{port}/bare",
-                run | {"headers": headers},
+                run | {"headers": headers, "name": "bare"},
             )
         finally:
             if backend == "postgres":
@@ -270,25 +351,35 @@ def main() -> None:
         type=Path,
         help="also measure Kefu from this source tree (an export of an older commit) in the same run",
     )
+    parser.add_argument("--profile", type=Path, help="py-spy the servers into this directory")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     baseline = args.baseline.resolve() if args.baseline else None
-    extra = " baseline conv/s | gain |" if baseline else ""
+    extra = " baseline conv/s | gain | baseline server CPU ms |" if baseline else ""
     print(
         f"workers: {args.workers}\n\n"
-        "| backend | concurrency | Kefu conv/s | p50 ms | p99 ms | errors |"
-        f"{extra} bare INSERT req/s | p50 ms | p99 ms | ratio |"
+        "| backend | concurrency | Kefu conv/s | p50 ms | p99 ms | errors | server CPU ms | db CPU ms |"
+        f"{extra} bare INSERT req/s | p50 ms | p99 ms | server CPU ms | db CPU ms | ratio |"
     )
-    print("|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if baseline else "") + "---:|---:|---:|---:|")
+    print(
+        "|---|---:|---:|---:|---:|---:|---:|---:|"
+        + ("---:|---:|---:|" if baseline else "")
+        + "---:|---:|---:|---:|---:|---:|"
+    )
     for backend in args.backends.split(","):
         for name, level, kefu, bare, before in bench_backend(
-            backend, args.seconds, levels, args.workers, baseline
+            backend, args.seconds, levels, args.workers, baseline, args.profile
         ):
-            compared = f" {before['rps']:.0f} | {kefu['rps'] / before['rps'] - 1:+.0%} |" if before else ""
+            compared = (
+                f" {before['rps']:.0f} | {kefu['rps'] / before['rps'] - 1:+.0%} | {before['server_ms']:.2f} |"
+                if before
+                else ""
+            )
             print(
                 f"| {name} | {level} | {kefu['rps']:.0f} | {kefu['p50']:.1f} | {kefu['p99']:.1f} | "
-                f"{kefu['errors']:.0f} |{compared} {bare['rps']:.0f} | {bare['p50']:.1f} | "
-                f"{bare['p99']:.1f} | {kefu['rps'] / bare['rps']:.0%} |",
+                f"{kefu['errors']:.0f} | {kefu['server_ms']:.2f} | {kefu['db_ms']:.2f} |{compared} "
+                f"{bare['rps']:.0f} | {bare['p50']:.1f} | {bare['p99']:.1f} | {bare['server_ms']:.2f} | "
+                f"{bare['db_ms']:.2f} | {kefu['rps'] / bare['rps']:.0%} |",
                 flush=True,
             )
 

@@ -127,9 +127,11 @@ async def wait_ingested(database_url: str, count: int, limit_seconds: float) -> 
 
 
 @contextlib.contextmanager
-def processes(commands: list[list[str]], env: dict[str, str]) -> Iterator[list[subprocess.Popen[bytes]]]:
+def processes(
+    commands: list[list[str]], env: dict[str, str], root: Path = ROOT
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     procs = [
-        subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for cmd in commands
     ]
     try:
@@ -171,7 +173,12 @@ def profile(pids: list[int], directory: Path | None, backend: str) -> list[subpr
 
 
 def bench_backend(
-    backend: str, count: int, concurrency: int, workers: int, profile_dir: Path | None = None
+    backend: str,
+    count: int,
+    concurrency: int,
+    workers: int,
+    profile_dir: Path | None = None,
+    root: Path = ROOT,
 ) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -192,10 +199,12 @@ def bench_backend(
             "KEFU_MAIL_TRANSPORT": "file",
         }
         try:
-            subprocess.run([BIN / "kefu", "migrate"], env=env, check=True, capture_output=True)
+            if root != ROOT:
+                env = env | {"PYTHONPATH": str(root)}  # imported ahead of the editable install
+            subprocess.run([BIN / "kefu", "migrate"], env=env, cwd=root, check=True, capture_output=True)
             commands = [[str(BIN / "kefu"), "serve", "--port", str(http_port)]]
             commands += [[str(BIN / "kefu"), "worker"] for _ in range(workers - 1)]
-            with processes(commands, env) as procs:
+            with processes(commands, env, root) as procs:
                 wait_ready(f"http://127.0.0.1:{http_port}/healthz")
                 time.sleep(1.0)  # the listener starts with the app
                 profilers = profile([p.pid for p in procs], profile_dir, backend)
@@ -232,6 +241,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes draining the ingest jobs")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--profile", type=Path, help="py-spy each server process into this directory")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also measure Kefu from this source tree (an export of an older commit) after each backend",
+    )
     args = parser.parse_args()
     print(
         f"{args.messages} messages of ~30 KB, {args.concurrency} SMTP connections, "
@@ -242,12 +256,15 @@ def main() -> None:
         "| ingested msg/s (to conversation) | server CPU ms/msg | PostgreSQL CPU ms/msg |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
+    trees = [("", ROOT)] + ([(" (baseline)", args.baseline.resolve())] if args.baseline else [])
     for backend in args.backends.split(","):
-        r = bench_backend(backend, args.messages, args.concurrency, args.workers, args.profile)
-        print(
-            f"| {backend} | {r['accepted_per_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
-            f"| {r['ingested_per_s']:.0f} | {r['server_ms']:.1f} | {r['database_ms']:.1f} |"
-        )
+        for label, root in trees:
+            r = bench_backend(backend, args.messages, args.concurrency, args.workers, args.profile, root)
+            print(
+                f"| {backend}{label} | {r['accepted_per_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
+                f"| {r['ingested_per_s']:.0f} | {r['server_ms']:.1f} | {r['database_ms']:.1f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ status without a change record of their own.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 
 from sqlalchemy import Table, insert, select
@@ -136,14 +136,27 @@ async def opening_row(session: AsyncSession, conversation: Conversation) -> tupl
     return _SLA, _values(await _reconcile(session, new_row(conversation), conversation, None))
 
 
+def _as_predicted(written: Mapping[str, object], conversation: Conversation) -> bool:
+    """Whether the clocks written with the opening still fit: nothing that picks the policy (the
+    basis) changed, and the conversation is still new and unanswered, as it was when predicted."""
+    return (
+        written.get("basis") == basis_of(conversation)
+        and conversation.status == Status.NEW
+        and conversation.first_response_at is None
+    )
+
+
 async def process_change(session: AsyncSession, change: ConversationChange) -> None:
     """Update the SLA clocks of `change.conversation` (inside the caller's transaction)."""
     conversation = change.conversation
     if change.created:
         # A conversation created in this transaction has no row yet, or the one its opening wrote
         # as predicted before triggers and routing ran: compare, and write only a difference.
-        values = _values(await _reconcile(session, new_row(conversation), conversation, None))
         written = change.opened_with.get(_SLA.name)
+        if written is not None and _as_predicted(written, conversation):
+            adopt(session, ConversationSla(**written))
+            return
+        values = _values(await _reconcile(session, new_row(conversation), conversation, None))
         if written is None:
             await (await session.connection()).execute(_INSERT_SLA, values)
             # Adopted with every column set (an unset one would have to be loaded on access).
