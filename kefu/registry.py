@@ -60,6 +60,7 @@ JOB_MODULES = (
     "kefu.privacy.jobs",
     "kefu.webhooks.jobs",
     "kefu.reports.jobs",
+    "kefu.jobs.prune",
 )
 
 

@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     retention_personal_data_days: int = Field(0, ge=0, le=36500)
     # Conversations handled per purge run (hourly); a backlog drains over the following runs.
     retention_batch_size: int = Field(200, ge=1, le=10_000)
+    # Finished outbox jobs (sent emails, delivered webhooks, periodic runs) and their payloads are
+    # deleted this many days after they finished; a dedupe key guards against repeats until then.
+    outbox_retention_days: int = Field(30, ge=1, le=3650)
     # A customer-data export (ZIP) can be downloaded this many days, then it is deleted.
     privacy_export_days: int = Field(7, ge=1, le=90)
     # Erasure keeps staff notes with the customer's identifiers masked; False replaces every note that
