@@ -212,7 +212,8 @@ async def do_create_conversation(
     )
     tags = sorted(set(data.tags))
     # Rows the pipeline will want (the SLA clocks) go into the same statement when predictable.
-    predicted = await predict_opening_rows(session, Conversation(**values))
+    draft = Conversation(**values)
+    predicted = await predict_opening_rows(session, draft)
     written = False
     if given:
         conn = await session.connection()
@@ -245,7 +246,9 @@ async def do_create_conversation(
             assert raced is not None
             return raced, False, None
     # Persistent without a flush (a Core insert wrote it); later changes to it are saved as UPDATEs.
-    conversation = adopt(session, Conversation(**values))
+    # What was decided while writing (the customer, a reference drawn again after a collision).
+    draft.contact_id, draft.reference = contact_id, str(values["reference"])
+    conversation = adopt(session, draft)
     set_committed_value(
         conversation, "tag_rows", [ConversationTag(conversation_id=conversation.id, tag=t) for t in tags]
     )
