@@ -13,6 +13,7 @@ Both libraries are synchronous and would query DNS themselves. Instead:
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
@@ -26,6 +27,8 @@ from kefu.mail.inbound.lookalike import to_ascii
 
 MAX_SPF_FETCHES: Final = 128  # above pyspf's own limits (10 mechanisms, 10 MX hosts each): a backstop
 MAX_DKIM_SIGNATURES: Final = 5  # later signatures are ignored, as common verifiers do
+# A DKIM-Signature field at the start of a header line (names are case-insensitive).
+_SIGNATURE_HEADER: Final = re.compile(rb"(?:^|\n)dkim-signature[ \t]*:", re.IGNORECASE)
 
 
 class AuthResult(StrEnum):
@@ -153,11 +156,14 @@ async def check_dkim(
     PASS if any signature verifies, else TEMPERROR if a key could not be fetched, else FAIL if one
     failed to verify (tampered, expired at `now`), else PERMERROR (malformed, no key); NONE unsigned.
     """
+    signed = _SIGNATURE_HEADER.search(_head(raw)) is not None
+    if not signed:
+        # Most mail: no signature, so no need to parse every line of the message for the verifier.
+        return AuthResult.NONE, ()
     try:
         verifier = dkim.DKIM(raw)
     except dkim.DKIMException:
-        head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0].lower()
-        return (AuthResult.PERMERROR if b"dkim-signature" in head else AuthResult.NONE), ()
+        return AuthResult.PERMERROR, ()
     count = sum(1 for name, _ in verifier.headers if name.lower() == b"dkim-signature")
     results: list[AuthResult] = []
     passed: list[str] = []
@@ -167,6 +173,12 @@ async def check_dkim(
         if result is AuthResult.PASS and domain and domain not in passed:
             passed.append(domain)
     return _best(results), tuple(passed)
+
+
+def _head(raw: bytes) -> bytes:
+    """The header section: up to the first empty line (either line ending), or everything."""
+    ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if i >= 0]
+    return raw[: min(ends)] if ends else raw
 
 
 def _best(results: Sequence[AuthResult]) -> AuthResult:

@@ -179,3 +179,16 @@ async def test_only_the_first_signatures_are_checked() -> None:
     resolver = _keys("customer.org")
     assert await check_dkim(raw, resolver, now=NOW) == (AuthResult.PERMERROR, ())
     assert len(resolver.queries) == MAX_DKIM_SIGNATURES
+
+
+async def test_only_a_signature_header_counts_as_signed() -> None:
+    """Unsigned mail skips the verifier; a signature field anywhere among the headers, in any case,
+    is still checked, and the words in a subject or body do not make a message signed."""
+    plain = message("a@customer.org")
+    mentioned = plain.replace(b"Subject: ", b"Subject: dkim-signature: missing? ", 1)
+    assert await check_dkim(mentioned, _keys("customer.org"), now=NOW) == (AuthResult.NONE, ())
+    in_body = plain + b"\r\nDKIM-Signature: v=1; garbage\r\n"
+    assert await check_dkim(in_body, _keys("customer.org"), now=NOW) == (AuthResult.NONE, ())
+    lower = plain.replace(b"\r\nSubject: ", b"\r\ndkim-signature : garbage\r\nSubject: ", 1)
+    assert lower != plain
+    assert await check_dkim(lower, _keys("customer.org"), now=NOW) == (AuthResult.PERMERROR, ())
