@@ -21,9 +21,9 @@ def new_id() -> uuid.UUID:
 
 def new_reference() -> str:
     """A random public conversation reference such as `KF-48213907` (never sequential)."""
-    first = secrets.choice("123456789")
-    rest = "".join(secrets.choice("0123456789") for _ in range(REFERENCE_DIGITS - 1))
-    return f"{REFERENCE_PREFIX}{first}{rest}"
+    # One draw, uniform over every number of REFERENCE_DIGITS digits without a leading zero.
+    low = 10 ** (REFERENCE_DIGITS - 1)
+    return f"{REFERENCE_PREFIX}{low + secrets.randbelow(9 * low)}"
 
 
 def find_reference(text: str) -> str | None:
