@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kefu.auth.actors import CustomerActor
 from kefu.channels.live_chat import chat_team_id
 from kefu.chat.identity import ChatCustomer
-from kefu.chat.service import current_conversation, customer_identity
+from kefu.chat.service import current_conversation, customer_identity, load_open_chat
 from kefu.contacts.actions import do_add_identity, do_resolve_contact
 from kefu.contacts.models import IdentityKind
 from kefu.conversations.actions import do_add_message
@@ -40,6 +40,15 @@ class Posted:
     conversation: Conversation
     message: Message
     created: bool
+    contact_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class KnownChat:
+    """What a socket learnt from its last post: the customer's contact and their open chat."""
+
+    contact_id: uuid.UUID
+    conversation_id: uuid.UUID
 
 
 def chat_subject(body: str) -> str:
@@ -77,19 +86,26 @@ async def do_post_message(
     client_id: str,
     locale: str,
     files: Sequence[StoredFile] = (),
+    known: KnownChat | None = None,
 ) -> Posted:
     """Store the customer's message (and its already-stored files) in their current chat, opening one
-    if needed; idempotent on `client_id` (a resend after a lost ack returns the stored message)."""
+    if needed; idempotent on `client_id` (a resend after a lost ack returns the stored message).
+
+    `known`: the contact and chat of this socket's previous post. While that chat is still theirs and
+    open, the message goes there without resolving the contact and the current chat again.
+    """
+    if known is not None:
+        loaded = await load_open_chat(session, known.contact_id, known.conversation_id)
+        if loaded is not None:
+            chat, sla = loaded
+            posted = await _add(session, known.contact_id, chat, body, client_id, files)
+            del sla  # held until here: the pipeline's SLA step finds it in the session
+            return posted
     contact_id = await ensure_contact(session, customer, locale=locale)
-    actor = CustomerActor(contact_id=contact_id)
     conversation = await current_conversation(session, contact_id)
     if conversation is not None:
-        message, created = await do_add_message(
-            session, actor, conversation, NewMessage(body=body, client_id=client_id), channel=ChannelKind.CHAT
-        )
-        if created and files:
-            await do_attach_files(session, conversation, message, list(files), sensitive=False)
-        return Posted(conversation, message, created)
+        return await _add(session, contact_id, conversation, body, client_id, files)
+    actor = CustomerActor(contact_id=contact_id)
     # A chat opened with only a screenshot: its file names stand in for the text of the first message.
     opening = body or ", ".join(f.filename for f in files)
     data = ConversationCreate(subject=chat_subject(opening), body=opening, locale=locale, client_id=client_id)
@@ -108,7 +124,24 @@ async def do_post_message(
         assert first is not None
     elif files:
         await do_attach_files(session, conversation, first, list(files), sensitive=False)
-    return Posted(conversation, first, created)
+    return Posted(conversation, first, created, contact_id)
+
+
+async def _add(
+    session: AsyncSession,
+    contact_id: uuid.UUID,
+    conversation: Conversation,
+    body: str,
+    client_id: str,
+    files: Sequence[StoredFile],
+) -> Posted:
+    actor = CustomerActor(contact_id=contact_id)
+    message, created = await do_add_message(
+        session, actor, conversation, NewMessage(body=body, client_id=client_id), channel=ChannelKind.CHAT
+    )
+    if created and files:
+        await do_attach_files(session, conversation, message, list(files), sensitive=False)
+    return Posted(conversation, message, created, contact_id)
 
 
 async def do_record_diagnostics(

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from kefu.auth.models import Agent
 from kefu.channels.live_chat import (
@@ -31,6 +32,7 @@ from kefu.incidents.service import incident_url, list_current, localized
 from kefu.routing.service import WORKING
 from kefu.schedules.calendar import NeverOpen
 from kefu.schedules.service import get_calendar_for_team
+from kefu.sla.models import ConversationSla
 
 MAX_BODY_CHARS: Final = 4000
 # One replay page; a longer history is sent in several pages, still in seq order.
@@ -65,6 +67,35 @@ async def current_conversation(session: AsyncSession, contact_id: uuid.UUID) -> 
         .order_by(Conversation.created_at.desc(), Conversation.id.desc())
         .limit(1)
     )
+
+
+# Built once with parameters: composing this statement costs more CPU than running it.
+_OPEN_CHAT = (
+    select(Conversation, ConversationSla)
+    .outerjoin(ConversationSla, ConversationSla.conversation_id == Conversation.id)
+    .options(joinedload(Conversation.tag_rows))
+    .where(
+        Conversation.id == bindparam("conversation"),
+        Conversation.contact_id == bindparam("contact"),
+        Conversation.channel == ChannelKind.CHAT,
+        Conversation.status != Status.CLOSED,
+        Conversation.merged_into_id.is_(None),
+    )
+)
+
+
+async def load_open_chat(
+    session: AsyncSession, contact_id: uuid.UUID, conversation_id: uuid.UUID
+) -> tuple[Conversation, ConversationSla | None] | None:
+    """The chat `conversation_id` if it is still `contact_id`'s and open to messages, else None.
+
+    One statement instead of identity + current chat + tags + SLA: the tags and the SLA row (which the
+    pipeline reads) join the session's identity map with it. The identity map holds rows weakly, so
+    the caller keeps the returned SLA row referenced until the pipeline has run.
+    """
+    rows = await session.execute(_OPEN_CHAT, {"conversation": conversation_id, "contact": contact_id})
+    row = rows.unique().first()
+    return (row[0], row[1]) if row is not None else None
 
 
 async def messages_after(

@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kefu.auth.actors import Actor, AgentActor, CustomerActor
@@ -21,7 +20,7 @@ from kefu.conversations.redaction import REDACTED_KEY
 from kefu.conversations.redaction_notice import warn_customer
 from kefu.conversations.schemas import ConversationUpdate
 from kefu.conversations.states import AuthorKind, Category, MessageKind, Status, can_transition
-from kefu.conversations.timeline import NewMessage, append_message
+from kefu.conversations.timeline import NewMessage, append_message, append_message_once
 from kefu.core.clock import utcnow
 from kefu.core.errors import Conflict, InvalidInput, PermissionDenied
 from kefu.events.emit import emit_on_commit
@@ -47,36 +46,32 @@ async def do_add_message(
     set_status: Status | None = None,
 ) -> tuple[Message, bool]:
     """Append a reply or internal note; idempotent on `client_id`. Returns (message, created)."""
-    if new.client_id:
-        existing = await session.scalar(
-            select(Message).where(
-                Message.conversation_id == conversation.id, Message.client_id == new.client_id
-            )
-        )
-        if existing is not None:
-            return existing, False
     is_customer = isinstance(actor, CustomerActor)
-    if is_customer and (new.kind != MessageKind.REPLY or set_status is not None):
-        raise PermissionDenied("customers can only reply")
-    if conversation.status == Status.CLOSED:
-        raise Conflict("this conversation is closed; please start a new one")
-    if not new.body.strip() and new.kind == MessageKind.NOTE:
-        raise InvalidInput("a note needs text", fields={"body": "required"})
+    try:
+        if is_customer and (new.kind != MessageKind.REPLY or set_status is not None):
+            raise PermissionDenied("customers can only reply")
+        if conversation.status == Status.CLOSED:
+            raise Conflict("this conversation is closed; please start a new one")
+        if not new.body.strip() and new.kind == MessageKind.NOTE:
+            raise InvalidInput("a note needs text", fields={"body": "required"})
+    except (PermissionDenied, Conflict, InvalidInput):
+        # A retry of a message stored before gets it back, whatever changed since.
+        existing = await _stored(session, conversation, new.client_id)
+        if existing is None:
+            raise
+        return existing, False
 
     author = AuthorKind.CUSTOMER if is_customer else AuthorKind.AGENT
-    try:
-        async with session.begin_nested():
-            message = await append_message(session, conversation, actor, new, author=author, channel=channel)
-    except IntegrityError:
-        # The same client_id raced in from a retry: hand back the stored one.
-        raced = await session.scalar(
-            select(Message).where(
-                Message.conversation_id == conversation.id, Message.client_id == new.client_id
-            )
-        )
-        if raced is None:
-            raise
-        return raced, False
+    if new.client_id:
+        # The client id check rides on the seq bump: no SELECT or savepoint on the common path.
+        added = await append_message_once(session, conversation, actor, new, author=author, channel=channel)
+        if added is None:
+            stored = await _stored(session, conversation, new.client_id)
+            assert stored is not None
+            return stored, False
+        message = added
+    else:
+        message = await append_message(session, conversation, actor, new, author=author, channel=channel)
 
     redacted = message.data.get(REDACTED_KEY)
     if redacted and is_customer:
@@ -107,6 +102,14 @@ async def do_add_message(
     if recipients.routing_snapshot(conversation) != routing_before:
         notify_conversation_updated(session, conversation)
     return message, True
+
+
+async def _stored(session: AsyncSession, conversation: Conversation, client_id: str | None) -> Message | None:
+    if not client_id:
+        return None
+    return await session.scalar(
+        select(Message).where(Message.conversation_id == conversation.id, Message.client_id == client_id)
+    )
 
 
 async def _set_status(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from collections import OrderedDict, deque
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 
 import structlog
@@ -13,6 +13,7 @@ from kefu.events.log import EventLog, MemoryEventLog
 from kefu.events.names import EventName
 from kefu.events.types import Event
 from kefu.pubsub.base import PubSub, Subscription
+from kefu.pubsub.local import LocalSubscription
 from kefu.pubsub.memory import MemoryPubSub
 
 log = structlog.get_logger(__name__)
@@ -25,6 +26,22 @@ EPHEMERAL = frozenset({EventName.CONVERSATION_ACTIVITY, EventName.AGENT_SESSIONS
 # A client further behind than this reloads instead of replaying.
 MAX_REPLAY = 5_000
 REPLAY_PAGE = 500
+# Every local subscriber of a channel is handed the same message: the first one decodes it, the
+# others share that (immutable) Event. Recent messages are enough: subscribers are at most a few
+# hundred messages behind.
+DECODED_CACHE = 512
+_decoded: dict[bytes, Event] = {}
+
+
+def decode_event(data: bytes) -> Event:
+    """`Event.from_json(data)`, once per process for the same message; ValidationError as it."""
+    event = _decoded.get(data)
+    if event is None:
+        event = Event.from_json(data)
+        _decoded[data] = event
+        if len(_decoded) > DECODED_CACHE:
+            del _decoded[next(iter(_decoded))]
+    return event
 
 
 class ResyncRequired(Exception):
@@ -61,13 +78,21 @@ class EventBus:
 
     @asynccontextmanager
     async def subscribe(
-        self, topics: Iterable[str], *, after: str | None = None
+        self,
+        topics: Iterable[str],
+        *,
+        after: str | None = None,
+        hold: Callable[[Event, bool], bool] | None = None,
     ) -> AsyncIterator[AsyncIterator[Event]]:
         """Listen to `topics`; yields an iterator of events, each at most once, skipping garbage.
 
         With `after` (a log position), first replays the logged events after it that were sent to
         `topics`, then continues live with nothing missed in between. Raises ResyncRequired (on
         entry) when the log cannot tell what happened since `after`.
+
+        `hold`: called with each live event as it is published, and whether nothing is queued before
+        it; the events it takes over (True) are not queued for the iterator. Synchronous and cheap: it
+        runs once per event per subscriber, without waking the subscriber's task.
         """
         wanted = list(dict.fromkeys(topics))
         channels = [self._prefix + topic for topic in wanted]
@@ -76,7 +101,9 @@ class EventBus:
         # Live first, replay second: whatever is published meanwhile is in one or both, and the
         # event-id filter drops the duplicate.
         async with self.pubsub.subscribe(*channels) as subscription:
-            backlog = [] if after is None else await self._replay(after, frozenset(wanted))
+            backlog = deque([] if after is None else await self._replay(after, frozenset(wanted)))
+            if hold is not None and isinstance(subscription, LocalSubscription):
+                subscription.hold = _holding(hold, subscription, backlog)
             events = _events(subscription, backlog)
             try:
                 yield events
@@ -92,7 +119,7 @@ class EventBus:
             if page is None:
                 raise ResyncRequired(f"events after {after} are no longer available")
             for data in page:
-                event = Event.from_json(data)
+                event = decode_event(data)
                 position = event.position or position
                 if topics.intersection(event.topics):
                     backlog.append(event)
@@ -107,16 +134,30 @@ class EventBus:
         await self.pubsub.close()
 
 
-async def _events(subscription: Subscription, backlog: list[Event]) -> AsyncGenerator[Event]:
+def _holding(
+    hold: Callable[[Event, bool], bool], subscription: LocalSubscription, backlog: deque[Event]
+) -> Callable[[str, bytes], bool]:
+    def held(_channel: str, data: bytes) -> bool:
+        try:
+            return hold(decode_event(data), not subscription.queued and not backlog)
+        except ValidationError:
+            return False  # queued, then logged and skipped by the iterator
+
+    return held
+
+
+async def _events(subscription: Subscription, backlog: deque[Event]) -> AsyncGenerator[Event]:
     seen: OrderedDict[str, None] = OrderedDict()
-    for event in backlog:
+    while backlog:
+        event = backlog[0]
         seen[event.id] = None
         yield event
+        backlog.popleft()  # after: a hold meanwhile must not count it as taken
     while len(seen) > RECENT_IDS:
         seen.popitem(last=False)
     async for channel, data in subscription:
         try:
-            event = Event.from_json(data)
+            event = decode_event(data)
         except ValidationError as exc:
             # Another version or a stray publisher; one bad message must not end the stream.
             log.warning("event_undecodable", channel=channel, size=len(data), errors=exc.error_count())

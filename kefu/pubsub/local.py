@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -97,11 +97,19 @@ class LocalSubscription:
         self._ended = False
         self._entered = False
         self._overflowed = False
+        # Set by the consumer: a message it takes over when offered (True) is not buffered, so a
+        # subscriber that only samples some messages is not woken for each of them.
+        self.hold: Callable[[str, bytes], bool] | None = None
 
     @property
     def channels(self) -> tuple[str, ...]:
         """The channels this subscription listens to."""
         return self._channels
+
+    @property
+    def queued(self) -> int:
+        """Messages buffered and not yet taken by the consumer."""
+        return len(self._buffer)
 
     @property
     def overflowed(self) -> bool:
@@ -112,6 +120,8 @@ class LocalSubscription:
         """Buffer a message; False (and the subscription ends with an overflow) when the buffer is full."""
         if self._ended:
             return False
+        if self.hold is not None and self.hold(channel, message):
+            return True
         if len(self._buffer) >= self._max_pending:
             self._overflowed = True
             self.end(SubscriptionOverflow(f"subscriber fell {self._max_pending} messages behind"))

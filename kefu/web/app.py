@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -113,4 +114,9 @@ def create_served_app() -> FastAPI:
     """The factory `kefu serve` hands to uvicorn: settings from the environment, logging configured."""
     settings = get_settings()
     configure_logging(settings)
-    return create_app(settings)
+    app = create_app(settings)
+    # What is loaded by now (modules, the ORM's and pydantic's structures) lives as long as the process.
+    # Frozen, full collections no longer walk it: under load they stalled every socket for 0.2–0.4 s.
+    gc.collect()
+    gc.freeze()
+    return app

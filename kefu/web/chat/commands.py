@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from kefu.chat.actions import do_post_message, do_record_diagnostics, publish_customer_activity
+from kefu.chat.actions import KnownChat, do_post_message, do_record_diagnostics, publish_customer_activity
 from kefu.chat.bot_flow import do_bot_turn, find_choice
 from kefu.chat.limits import MESSAGES_PER_MINUTE
-from kefu.chat.service import describe_conversation
 from kefu.chat.tickets import do_continue_by_email
 from kefu.chat.transcripts import do_email_transcript
 from kefu.chat.uploads import read_upload
@@ -106,24 +105,31 @@ async def post(connection: ChatConnection, frame: Post) -> None:
                 client_id=frame.client_id,
                 locale=connection.locale,
                 files=[f for f in files if f is not None],
+                known=connection.known_chat,
             )
             if connection.pending_diagnostics is not None and not connection.diagnostics_sent:
                 await do_record_diagnostics(session, posted.conversation, connection.pending_diagnostics)
                 connection.diagnostics_sent = True
-            described = await describe_conversation(session, posted.conversation)
+            described = await connection.describe(session, posted.conversation)
     except Conflict as exc:
         raise ProtocolError("conversation_closed", str(exc), client_id=frame.client_id) from None
     except (InvalidInput, PermissionDenied, NotFound) as exc:
         raise ProtocolError("invalid", str(exc), client_id=frame.client_id) from None
-    ack = {"client_id": frame.client_id, "seq": posted.message.seq, "conversation": described}
-    await connection.send({"type": "ack", **ack})
-    if posted.conversation.id != connection.conversation_id:
+    connection.known_chat = KnownChat(posted.contact_id, posted.conversation.id)
+    ack = {"type": "ack", "client_id": frame.client_id, "seq": posted.message.seq, "conversation": described}
+    if posted.conversation.id == connection.conversation_id:
+        # The customer's own new message is known in full: echo it without reading it back.
+        own = posted.message if posted.created and not frame.files else None
+        if not await connection.acknowledge(ack, own):
+            await connection.flush()
+    else:
+        await connection.send(ack)
         connection.conversation_id = posted.conversation.id
         bind_conversation(posted.conversation.id)
         connection.sent_seq = 0
         connection.topics_changed.set()
         await connection.refresh_state(force=True)
-    await connection.flush()
+        await connection.flush()
     if posted.created and frame.body:
         await bot(connection, text=frame.body, choice=None)
 

@@ -15,19 +15,21 @@ from typing import Any, Final
 
 import structlog
 from fastapi import WebSocket, WebSocketDisconnect
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from kefu.chat.actions import KnownChat
 from kefu.chat.identity import ChatCustomer
 from kefu.chat.limits import MESSAGES_PER_MINUTE
 from kefu.chat.service import (
     REPLAY_PAGE,
     agent_names,
-    describe_conversation,
+    conversation_frame,
     message_frame,
     messages_after,
     queue_place,
 )
 from kefu.chat.uploads import sign_file_url
-from kefu.conversations.models import Conversation
+from kefu.conversations.models import Conversation, Message
 from kefu.conversations.recipients import customer_topic, staff_topic
 from kefu.core.clock import utcnow
 from kefu.core.ratelimit import SlidingWindow
@@ -61,6 +63,10 @@ class ChatConnection:
         self.locale = locale
         self.conversation_id: uuid.UUID | None = None
         self.sent_seq = 0
+        # Set by a post: later posts go straight to this chat while it stays theirs and open.
+        self.known_chat: KnownChat | None = None
+        # The assignee's display name, looked up once per assignee rather than once per message.
+        self._assignee: tuple[uuid.UUID, str | None] | None = None
         self.limiter = SlidingWindow(MESSAGES_PER_MINUTE, 60.0)
         self.topics_changed = asyncio.Event()
         self._flush_lock = asyncio.Lock()
@@ -86,6 +92,35 @@ class ChatConnection:
             raise Closed(CLOSE_SLOW) from None
 
     # --- reading the conversation -------------------------------------------------------------
+
+    async def describe(self, session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
+        """The `conversation` object; the assignee's name is read once per assignee."""
+        assignee = conversation.assignee_id
+        if assignee is None:
+            return conversation_frame(conversation, None)
+        if self._assignee is None or self._assignee[0] != assignee:
+            self._assignee = (assignee, (await agent_names(session, {assignee})).get(assignee))
+        return conversation_frame(conversation, self._assignee[1])
+
+    async def acknowledge(self, ack: dict[str, Any], own: Message | None) -> bool:
+        """Send the `ack` of a post, then the echo of `own` (the customer's new message, as stored).
+
+        The echo comes from memory when `own` is the next message of the conversation after the last
+        one sent. False when a read is still needed (messages in between, or no `own`): call `flush`.
+        Under the flush lock, so the event of the same message finds it sent and reads nothing.
+        """
+        async with self._flush_lock:
+            await self.send(ack)
+            if own is None:
+                return False
+            if own.seq <= self.sent_seq:
+                return True  # a flush sent it already; anything newer announces itself by an event
+            if own.seq != self.sent_seq + 1:
+                return False
+            frame = message_frame(own, {}, bot_name=self.bot_name, file_url=self.file_url)
+            await self.send({"type": "message", "message": frame})
+            self.sent_seq = own.seq
+            return True
 
     async def flush(self, *, unless_sent: int | None = None) -> None:
         """Send every customer-visible message after `sent_seq`, in order, once.
@@ -120,7 +155,8 @@ class ChatConnection:
             conversation = await session.get(Conversation, self.conversation_id)
             if conversation is None:
                 return
-            described = await describe_conversation(session, conversation)
+            self._assignee = None  # a fresh name: it may have changed
+            described = await self.describe(session, conversation)
             place = await queue_place(session, conversation, now=utcnow())
         previous = self._last_state
         self.remember_state(described)

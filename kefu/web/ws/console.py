@@ -44,7 +44,7 @@ from kefu.core.errors import NotFound
 from kefu.core.tasks import cancel_waiters
 from kefu.db.uow import transaction
 from kefu.events.bus import ResyncRequired
-from kefu.events.log import parse_position
+from kefu.events.log import Position, parse_position
 from kefu.events.names import EventName
 from kefu.events.types import Event
 from kefu.pubsub.base import SubscriptionLost
@@ -52,6 +52,7 @@ from kefu.routing.presence import do_connection_closed, do_connection_heartbeat,
 from kefu.runtime import Runtime
 from kefu.web.deps import session_cookie_name
 from kefu.web.ws.closing import send_text
+from kefu.web.ws.event_frames import LIST_EVENTS, event_frame, later_than
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
@@ -65,6 +66,10 @@ MAX_WATCHED: Final = 10
 CLOSE_UNAUTHENTICATED: Final = 4401
 CLOSE_PROTOCOL: Final = 4400
 NODE: Final = socket.gethostname()[:60]
+# A new message in a conversation this socket does not watch only tells the console to refresh its
+# lists: such events go out at most once per this many seconds per socket, the latest one standing for
+# those it replaces (docs/console.md). Watched conversations still get every event at once.
+INBOX_HINT_SECONDS: Final = 1.0
 
 
 class _Hello(BaseModel):
@@ -117,6 +122,16 @@ class ConsoleConnection:
     position: str = "0-0"
     topics_changed: asyncio.Event = field(default_factory=asyncio.Event)
     connection_id: uuid.UUID | None = None
+    # The latest held-back list hint (set when one arrives), when the socket last got a frame that
+    # refreshes lists, and the log position of the last frame sent.
+    _hint: Event | None = field(default=None, init=False, repr=False)
+    _hinted: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    _listed_at: float = field(default=float("-inf"), init=False, repr=False)
+    _sent: Position = field(default=(0, 0), init=False, repr=False)
+    _watched_ids: frozenset[str] = field(default=frozenset(), init=False, repr=False)
+    # Every event of a conversation is visible or not by its (team, assignee): decided once per pair
+    # until the session is re-checked.
+    _visibility: dict[tuple[object, object], bool] = field(default_factory=dict, init=False, repr=False)
 
     def topics(self) -> list[str]:
         """Lists (filtered per event), the agent's own topic, presence, and watched conversations."""
@@ -136,9 +151,19 @@ class ConsoleConnection:
             return False  # our own typing notice
         if "conversation_id" not in payload:
             return True
+        team, assignee = payload.get("team_id"), payload.get("assignee_id")
+        if not (team is None or isinstance(team, str)) or not (assignee is None or isinstance(assignee, str)):
+            return False  # not what conversation payloads carry
+        key = (team, assignee)
+        seen = self._visibility.get(key)
+        if seen is None:
+            seen = self._visibility[key] = self._may_see(*key)
+        return seen
+
+    def _may_see(self, team_id: object, assignee_id: object) -> bool:
         try:
-            team = uuid.UUID(payload["team_id"]) if payload.get("team_id") else None
-            assignee = uuid.UUID(payload["assignee_id"]) if payload.get("assignee_id") else None
+            team = uuid.UUID(str(team_id)) if team_id else None
+            assignee = uuid.UUID(str(assignee_id)) if assignee_id else None
         except (TypeError, ValueError):
             return False
         return can_see_conversation_facts(
@@ -150,9 +175,12 @@ class ConsoleConnection:
         while True:
             self.topics_changed.clear()
             try:
-                async with self.runtime.bus.subscribe(self.topics(), after=self.position) as events:
+                async with self.runtime.bus.subscribe(
+                    self.topics(), after=self.position, hold=self._hold
+                ) as events:
                     await self._forward(events)
             except ResyncRequired:
+                self._hint = None  # the client reloads its lists
                 self.position = await self.runtime.bus.head()
                 await self.send({"type": "resync", "position": self.position})
             except SubscriptionLost as exc:
@@ -160,28 +188,107 @@ class ConsoleConnection:
                 # event log replays what this socket missed, or asks the client to reload.
                 log.info("console_subscription_lost", agent_id=str(self.actor.agent_id), error=str(exc))
 
+    def _is_hint(self, event: Event) -> bool:
+        return (
+            event.name == EventName.MESSAGE_CREATED
+            and event.position is not None
+            and event.payload.get("conversation_id") not in self._watched_ids
+        )
+
+    def _hold(self, event: Event, taken_up_to: bool) -> bool:
+        """Take a live list hint over as it is published (the socket's task is not woken for each).
+
+        `taken_up_to`: nothing is queued before it, so a resubscription may start after it.
+        """
+        if event is self._hint:
+            return True  # the same event on another topic of this socket
+        if not self._is_hint(event):
+            return False
+        if taken_up_to:
+            self.position = event.position or self.position
+        if self.visible(event):
+            held, self._hint = self._hint, event  # live order: later than the one it replaces
+            if held is None:
+                self._hinted.set()
+        return True
+
     async def _forward(self, events: AsyncIterator[Event]) -> None:
         changed = asyncio.ensure_future(self.topics_changed.wait())
         following: asyncio.Future[Event] | None = None
+        hinted: asyncio.Future[Any] | None = None
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                following = asyncio.ensure_future(anext(events))
-                done, _ = await asyncio.wait({following, changed}, return_when=asyncio.FIRST_COMPLETED)
-                if following not in done:
+                if following is None:
+                    following = asyncio.ensure_future(anext(events))
+                waiters: set[asyncio.Future[Any]] = {following, changed}
+                due = None
+                if self._hint is None:
+                    if hinted is None:
+                        self._hinted.clear()
+                        hinted = asyncio.ensure_future(self._hinted.wait())
+                    waiters.add(hinted)
+                else:
+                    due = max(0.0, self._listed_at + INBOX_HINT_SECONDS - loop.time())
+                done, _ = await asyncio.wait(waiters, timeout=due, return_when=asyncio.FIRST_COMPLETED)
+                if changed in done:
                     return
-                event = following.result()
-                following = None
-                if event.name == EventName.AGENT_SESSIONS_REVOKED:
-                    if self.actor.session_id in event.payload.get("session_ids", []):
-                        raise _Revoked
-                    continue
-                if event.position is not None:
-                    self.position = event.position
-                if self.visible(event):
-                    await self.send({"type": "event", "event": event.model_dump(mode="json")})
+                if hinted is not None and hinted in done:
+                    hinted = None
+                if following in done:
+                    event = following.result()
+                    following = None
+                    await self._take(event)
+                if self._hint is not None and loop.time() - self._listed_at >= INBOX_HINT_SECONDS:
+                    await self._send_hint()
         finally:
             # The pending read must finish before the subscription closes its generator.
-            await cancel_waiters(changed, following)
+            await cancel_waiters(changed, following, hinted)
+
+    async def _take(self, event: Event) -> None:
+        if event.name == EventName.AGENT_SESSIONS_REVOKED:
+            if self.actor.session_id in event.payload.get("session_ids", []):
+                raise _Revoked
+            return
+        if event.position is not None:
+            self.position = event.position
+        if self.visible(event):
+            await self._deliver(event)
+
+    async def _deliver(self, event: Event) -> None:
+        """Send `event` now, or keep it as the socket's list hint (INBOX_HINT_SECONDS).
+
+        Live hints are taken over by `_hold`; replayed ones arrive here.
+        """
+        now = asyncio.get_running_loop().time()
+        position = parse_position(event.position) if event.position is not None else None
+        if self._is_hint(event):
+            if self._hint is None and now - self._listed_at >= INBOX_HINT_SECONDS:
+                self._listed_at = now
+                await self._send_event(event)
+            elif self._hint is None or later_than(event, self._hint):
+                self._hint = event  # stands for the ones before it
+            return
+        if self._hint is not None and position is not None and later_than(event, self._hint):
+            if event.name in LIST_EVENTS:
+                self._hint = None  # this later event refreshes the lists too
+            else:
+                await self._send_hint()  # first: positions reach the client in order
+        if event.name in LIST_EVENTS:
+            self._listed_at = now
+        await self._send_event(event)
+
+    async def _send_hint(self) -> None:
+        hint, self._hint = self._hint, None
+        self._listed_at = asyncio.get_running_loop().time()
+        # Not when a later frame went out meanwhile: it refreshed the lists already.
+        if hint is not None and hint.position is not None and parse_position(hint.position) > self._sent:
+            await self._send_event(hint)
+
+    async def _send_event(self, event: Event) -> None:
+        if event.position is not None:
+            self._sent = max(self._sent, parse_position(event.position))
+        await send_text(self.websocket, event_frame(event))
 
     async def handle(self, raw: str) -> None:
         """One client frame after the hello."""
@@ -223,6 +330,7 @@ class ConsoleConnection:
                 allowed.add(conversation_id)
         if allowed != self.watched:
             self.watched = allowed
+            self._watched_ids = frozenset(str(c) for c in allowed)
             self.topics_changed.set()
 
     async def activity(self, frame: _Activity) -> None:
@@ -255,6 +363,7 @@ class ConsoleConnection:
                     raise _Revoked
                 self.actor = actor
                 self.private_team_ids = await list_private_team_ids(session)
+                self._visibility = {}
                 alive = self.connection_id is not None and await do_connection_heartbeat(
                     session, self.connection_id
                 )
