@@ -311,8 +311,12 @@ class ConsoleConnection:
         except ValidationError as exc:
             raise ProtocolError("invalid", f"invalid {kind} frame: {exc.error_count()} error(s)") from None
 
-    async def watch(self, conversation_ids: list[uuid.UUID]) -> None:
-        """Watch exactly these conversations (each gated like a read; unknown ones are refused)."""
+    async def watch(self, conversation_ids: list[uuid.UUID], *, answer: bool = True) -> None:
+        """Watch exactly these conversations (each gated like a read; unknown ones are refused).
+
+        `answer`: confirm with a `watching` frame (a `watch` frame is; the hello's list is not, `ready`
+        follows it).
+        """
         allowed: set[uuid.UUID] = set()
         async with transaction(self.runtime.sessionmaker, writes=False) as session:
             for conversation_id in dict.fromkeys(conversation_ids):
@@ -332,6 +336,10 @@ class ConsoleConnection:
             self.watched = allowed
             self._watched_ids = frozenset(str(c) for c in allowed)
             self.topics_changed.set()
+        if answer:
+            # From here on every message of these conversations arrives in full (not as a list hint):
+            # a client reads a newly watched timeline after this, so nothing falls between the two.
+            await self.send({"type": "watching", "conversations": sorted(str(c) for c in allowed)})
 
     async def activity(self, frame: _Activity) -> None:
         """Tell the other agents watching a conversation that this one is viewing or typing."""
@@ -448,7 +456,7 @@ async def console_socket(websocket: WebSocket) -> None:
         hello = await _read_hello(websocket)
         connection.position = hello.after or await runtime.bus.head()
         if hello.watch:
-            await connection.watch(hello.watch)
+            await connection.watch(hello.watch, answer=False)
         async with transaction(runtime.sessionmaker) as session:
             connection.connection_id = await do_connection_opened(session, actor.agent_id, NODE)
         await connection.send({"type": "ready", "position": connection.position})

@@ -68,3 +68,24 @@ async def test_unwatched_messages_are_coalesced_and_watched_ones_are_not(
     assert [e["payload"]["seq"] for e in mine] == list(range(2, BURST + 2))
     positions = [int(e["position"].split("-")[0]) for e in hinted + heard if e.get("position")]
     assert positions == sorted(positions)
+
+
+async def test_a_watch_frame_is_answered_and_then_every_message_arrives_in_full(
+    live: Live, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console, "INBOX_HINT_SECONDS", 0.5)
+    li = await make_agent(db.sessionmaker, "li@kefu.test")
+    later = await create(live, li.token, subject="watched later")
+    cookie, _ = await sign_in(live, li.email)
+    async with await open_socket(live, cookie) as socket, httpx.AsyncClient(base_url=live.http_url) as http:
+        await hello(socket, watch=[])
+        await _events(socket, 0.6)
+        await socket.send(json.dumps({"type": "watch", "conversations": [later["id"]]}))
+        while (frame := json.loads(await socket.recv()))["type"] != "watching":
+            assert frame["type"] == "event", frame
+        assert frame["conversations"] == [later["id"]]
+        for n in range(BURST):
+            await _note(http, li.token, later["id"], f"now watched {n}")
+        heard = await _events(socket, 1.0)
+    seqs = [e["payload"]["seq"] for e in heard if e["name"] == "message.created"]
+    assert seqs == list(range(2, BURST + 2))  # none coalesced into a hint
