@@ -7,6 +7,7 @@ Protocol (JSON text frames; docs/console-realtime.md):
            {"type": "ping"}
   server → {"type": "ready", "position": p}   then {"type": "event", "event": {...}} in log order
            {"type": "resync", "position": p}  the client missed too much: reload, then continue
+           {"type": "watching", "conversations": [ids]}   answers a watch frame
            {"type": "pong"} · {"type": "error", "code": ..., "message": ...}
 
 Only the console's own pages may connect (Origin check: a foreign page cannot ride the cookie), and
@@ -25,14 +26,12 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from kefu.auth.actors import AgentActor
-from kefu.auth.models import Agent
 from kefu.auth.sessions import resolve_session
 from kefu.conversations.access import (
     access_conversation_by_id,
@@ -52,60 +51,31 @@ from kefu.routing.presence import do_connection_closed, do_connection_heartbeat,
 from kefu.runtime import Runtime
 from kefu.web.deps import session_cookie_name
 from kefu.web.ws.closing import send_text
+from kefu.web.ws.console_protocol import (
+    CLOSE_PROTOCOL,
+    CLOSE_UNAUTHENTICATED,
+    MAX_FRAME_BYTES,
+    Activity,
+    Closed,
+    ProtocolError,
+    Revoked,
+    Watch,
+    authenticate,
+    read_hello,
+    same_origin,
+)
 from kefu.web.ws.event_frames import LIST_EVENTS, event_frame, later_than
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
 
 CONSOLE_SOCKET_PATH: Final = "/console/ws"
-HELLO_TIMEOUT_SECONDS: Final = 10.0
 HEARTBEAT_SECONDS: Final = 30.0
-MAX_FRAME_BYTES: Final = 8 * 1024
-MAX_WATCHED: Final = 10
-# Close codes (4000-4999 are ours): the client signs in again, or gives up.
-CLOSE_UNAUTHENTICATED: Final = 4401
-CLOSE_PROTOCOL: Final = 4400
 NODE: Final = socket.gethostname()[:60]
 # A new message in a conversation this socket does not watch only tells the console to refresh its
 # lists: such events go out at most once per this many seconds per socket, the latest one standing for
 # those it replaces (docs/console.md). Watched conversations still get every event at once.
 INBOX_HINT_SECONDS: Final = 1.0
-
-
-class _Hello(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: str
-    after: str | None = Field(default=None, max_length=45)
-    watch: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_WATCHED)
-
-
-class _Watch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: str
-    conversations: list[uuid.UUID] = Field(max_length=MAX_WATCHED)
-
-
-class _Activity(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: str
-    conversation_id: uuid.UUID
-    state: str = Field(pattern=r"^(viewing|typing|idle)$")
-
-
-class ProtocolError(Exception):
-    """The client sent something we cannot use; answered with an error frame."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def same_origin(origin: str | None, base_url: str) -> bool:
-    """Whether the handshake's Origin is Kefu's own (browsers always send it on WebSockets)."""
-    if not origin:
-        return False
-    seen, expected = urlsplit(origin), urlsplit(base_url)
-    return (seen.scheme, seen.netloc) == (expected.scheme, expected.netloc)
 
 
 @dataclass
@@ -248,7 +218,7 @@ class ConsoleConnection:
     async def _take(self, event: Event) -> None:
         if event.name == EventName.AGENT_SESSIONS_REVOKED:
             if self.actor.session_id in event.payload.get("session_ids", []):
-                raise _Revoked
+                raise Revoked
             return
         if event.position is not None:
             self.position = event.position
@@ -303,9 +273,9 @@ class ConsoleConnection:
             if kind == "ping":
                 await self.send({"type": "pong"})
             elif kind == "watch":
-                await self.watch(_Watch.model_validate(frame).conversations)
+                await self.watch(Watch.model_validate(frame).conversations)
             elif kind == "activity":
-                await self.activity(_Activity.model_validate(frame))
+                await self.activity(Activity.model_validate(frame))
             else:
                 raise ProtocolError("unknown_type", "unknown frame type")
         except ValidationError as exc:
@@ -341,7 +311,7 @@ class ConsoleConnection:
             # a client reads a newly watched timeline after this, so nothing falls between the two.
             await self.send({"type": "watching", "conversations": sorted(str(c) for c in allowed)})
 
-    async def activity(self, frame: _Activity) -> None:
+    async def activity(self, frame: Activity) -> None:
         """Tell the other agents watching a conversation that this one is viewing or typing."""
         if frame.conversation_id not in self.watched:
             raise ProtocolError("not_watched", "watch a conversation before sending activity")
@@ -368,7 +338,7 @@ class ConsoleConnection:
             async with transaction(self.runtime.sessionmaker) as session:
                 actor = await resolve_session(session, self.token, settings=self.runtime.settings)
                 if actor is None:
-                    raise _Revoked
+                    raise Revoked
                 self.actor = actor
                 self.private_team_ids = await list_private_team_ids(session)
                 self._visibility = {}
@@ -388,49 +358,7 @@ class ConsoleConnection:
             except ProtocolError as exc:
                 await self.send({"type": "error", "code": exc.code, "message": str(exc)})
                 if exc.code == "too_large":
-                    raise _Closed(CLOSE_PROTOCOL) from None
-
-
-class _Revoked(Exception):
-    """The session behind this socket ended."""
-
-
-class _Closed(Exception):
-    def __init__(self, code: int) -> None:
-        self.code = code
-
-
-async def _authenticate(
-    runtime: Runtime, token: str | None
-) -> tuple[AgentActor, str, frozenset[uuid.UUID]] | None:
-    if not token:
-        return None
-    async with transaction(runtime.sessionmaker) as session:
-        actor = await resolve_session(session, token, settings=runtime.settings)
-        if actor is None:
-            return None
-        agent = await session.get(Agent, actor.agent_id)
-        name = agent.name if agent is not None else ""
-        return actor, name, await list_private_team_ids(session)
-
-
-async def _read_hello(websocket: WebSocket) -> _Hello:
-    async with asyncio.timeout(HELLO_TIMEOUT_SECONDS):
-        raw = await websocket.receive_text()
-    if len(raw.encode()) > MAX_FRAME_BYTES:
-        raise ProtocolError("too_large", "frame too large")
-    try:
-        hello = _Hello.model_validate_json(raw)
-    except ValidationError:
-        raise ProtocolError("invalid", "the first frame must be a valid hello") from None
-    if hello.type != "hello":
-        raise ProtocolError("invalid", "the first frame must be a hello")
-    if hello.after is not None:
-        try:
-            parse_position(hello.after)
-        except ValueError:
-            raise ProtocolError("invalid", "after is not a position this server gave out") from None
-    return hello
+                    raise Closed(CLOSE_PROTOCOL) from None
 
 
 @router.websocket(CONSOLE_SOCKET_PATH)
@@ -444,7 +372,7 @@ async def console_socket(websocket: WebSocket) -> None:
         await websocket.close(code=1008)  # before accept: the handshake is refused with 403
         return
     token = websocket.cookies.get(session_cookie_name(runtime.settings))
-    who = await _authenticate(runtime, token)
+    who = await authenticate(runtime, token)
     if who is None or token is None:
         await websocket.close(code=1008)
         return
@@ -453,7 +381,7 @@ async def console_socket(websocket: WebSocket) -> None:
     connection = ConsoleConnection(websocket, runtime, actor, token, name, private)
     close_code = 1000
     try:
-        hello = await _read_hello(websocket)
+        hello = await read_hello(websocket)
         connection.position = hello.after or await runtime.bus.head()
         if hello.watch:
             await connection.watch(hello.watch, answer=False)
@@ -466,10 +394,10 @@ async def console_socket(websocket: WebSocket) -> None:
             tasks.create_task(connection.heartbeat())
     except* WebSocketDisconnect:
         close_code = 0
-    except* _Revoked:
+    except* Revoked:
         close_code = CLOSE_UNAUTHENTICATED
-    except* _Closed as group:
-        close_code = next(e.code for e in group.exceptions if isinstance(e, _Closed))
+    except* Closed as group:
+        close_code = next(e.code for e in group.exceptions if isinstance(e, Closed))
     except* ProtocolError as group:
         error = next(e for e in group.exceptions if isinstance(e, ProtocolError))
         with contextlib.suppress(Exception):
