@@ -62,6 +62,20 @@ def _holder_cte() -> CTE:
 ExtraRow = tuple[Table, dict[str, object]]
 
 
+def _row_of(conversation: CTE, table: Table, prefix: str, name: str) -> CTE:
+    """An INSERT of one `table` row of the new conversation: every other column from a parameter
+    `<prefix><column>`; nothing when the conversation was skipped (it selects from its RETURNING)."""
+    own = [c for c in table.columns if c.key != "conversation_id"]
+    return (
+        insert(table)
+        .from_select(
+            [*(c.key for c in own), "conversation_id"],
+            select(*(bindparam(f"{prefix}{c.key}", type_=c.type) for c in own), conversation.c.id),
+        )
+        .cte(name)
+    )
+
+
 def _opening_statement(*, known_customer: bool, with_tags: bool, extra: Sequence[Table] = ()) -> Select[Any]:
     """PostgreSQL: the conversation, its first message and its tags in one round trip.
 
@@ -86,15 +100,7 @@ def _opening_statement(*, known_customer: bool, with_tags: bool, extra: Sequence
         .returning(_CONVERSATIONS.c.id)
         .cte("new_conversation")
     )
-    message_columns = [c for c in _MESSAGES.columns if c.key != "conversation_id"]
-    message = (
-        insert(_MESSAGES)
-        .from_select(
-            [*(c.key for c in message_columns), "conversation_id"],
-            select(*(bindparam(f"m_{c.key}", type_=c.type) for c in message_columns), conversation.c.id),
-        )
-        .cte("first_message")
-    )
+    message = _row_of(conversation, _MESSAGES, "m_", "first_message")
     if holder is not None:
         statement = select(
             select(holder.c.contact_id).scalar_subquery(), select(conversation.c.id).scalar_subquery()
@@ -103,16 +109,7 @@ def _opening_statement(*, known_customer: bool, with_tags: bool, extra: Sequence
         statement = select(conversation.c.id)
     statement = statement.add_cte(message)
     for index, table in enumerate(extra):
-        own = [c for c in table.columns if c.key != "conversation_id"]
-        row = (
-            insert(table)
-            .from_select(
-                [*(c.key for c in own), "conversation_id"],
-                select(*(bindparam(f"x{index}_{c.key}", type_=c.type) for c in own), conversation.c.id),
-            )
-            .cte(f"extra_{index}")
-        )
-        statement = statement.add_cte(row)
+        statement = statement.add_cte(_row_of(conversation, table, f"x{index}_", f"extra_{index}"))
     if with_tags:
         tags = (
             insert(_TAGS)
