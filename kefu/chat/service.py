@@ -175,10 +175,17 @@ def message_frame(
 
 def conversation_frame(conversation: Conversation, agent_name: str | None) -> dict[str, Any]:
     """The protocol's `conversation` object."""
+    return conversation_fields(conversation.id, conversation.reference, str(conversation.status), agent_name)
+
+
+def conversation_fields(
+    conversation_id: uuid.UUID, reference: str, status: str, agent_name: str | None
+) -> dict[str, Any]:
+    """`conversation_frame` from the fields themselves (a post that returned them from its statement)."""
     return {
-        "id": str(conversation.id),
-        "reference": conversation.reference,
-        "status": str(conversation.status),
+        "id": str(conversation_id),
+        "reference": reference,
+        "status": status,
         "agent": {"name": agent_name, "avatar_url": None} if agent_name else None,
     }
 

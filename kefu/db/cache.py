@@ -73,6 +73,17 @@ class ConfigCache(Generic[T]):
             self._values[key] = (now + self.ttl, value)
         return value
 
+    def fresh(self, key: Hashable) -> T | None:
+        """The cached value of `key` if it is still within its ttl, else None (nothing is loaded).
+
+        For hot paths that take a shortcut only while the configuration is known; on a miss they take
+        the general path, whose `get` loads the value for the next caller.
+        """
+        found = self._values.get(key)
+        if found is not None and found[0] > self._clock():
+            return found[1]
+        return None
+
     def invalidate(self) -> None:
         """Forget every value now."""
         self._values.clear()

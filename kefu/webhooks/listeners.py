@@ -198,6 +198,17 @@ def _before_commit(session: Session) -> None:
         after_commit(pending.session, poke_workers)
 
 
+def endpoints_want(event: Event) -> bool | None:
+    """Whether an active endpoint subscribes to `event`, as this process knows without a read: False
+    when webhooks are not installed here, None when the cached endpoints are stale (unknown)."""
+    if not _installed:
+        return False
+    endpoints = ACTIVE_ENDPOINTS.fresh(None)
+    if endpoints is None:
+        return None
+    return any(endpoint.wants(event) for endpoint in endpoints)
+
+
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Final
 from kefu.chat.actions import KnownChat, do_post_message, do_record_diagnostics, publish_customer_activity
 from kefu.chat.bot_flow import do_bot_turn, find_choice
 from kefu.chat.limits import MESSAGES_PER_MINUTE
+from kefu.chat.quick_post import try_quick_post
 from kefu.chat.tickets import do_continue_by_email
 from kefu.chat.transcripts import do_email_transcript
 from kefu.chat.uploads import read_upload
@@ -96,6 +97,8 @@ async def post(connection: ChatConnection, frame: Post) -> None:
         raise ProtocolError(
             "invalid", "a file's upload token is expired or not yours", client_id=frame.client_id
         )
+    if not files and await _quick_post(connection, frame):
+        return
     try:
         async with transaction(connection.runtime.sessionmaker) as session:
             posted = await do_post_message(
@@ -132,6 +135,37 @@ async def post(connection: ChatConnection, frame: Post) -> None:
         await connection.flush()
     if posted.created and frame.body:
         await bot(connection, text=frame.body, choice=None)
+
+
+async def _quick_post(connection: ChatConnection, frame: Post) -> bool:
+    """The customer's next message in their open chat in one statement (kefu.chat.quick_post);
+    False when the chat is not quiet and the general path must store it."""
+    known = connection.known_chat
+    if (
+        known is None
+        or known.conversation_id != connection.conversation_id
+        or (connection.pending_diagnostics is not None and not connection.diagnostics_sent)
+    ):
+        return False
+    posted = await try_quick_post(
+        connection.runtime.engine,
+        connection.runtime.bus,
+        contact_id=known.contact_id,
+        conversation_id=known.conversation_id,
+        body=frame.body,
+        client_id=frame.client_id,
+    )
+    if posted is None:
+        return False
+    described = await connection.describe_parts(
+        known.conversation_id, posted.reference, posted.status, posted.assignee_id
+    )
+    ack = {"type": "ack", "client_id": frame.client_id, "seq": posted.message.seq, "conversation": described}
+    if not await connection.acknowledge(ack, posted.message):
+        await connection.flush()
+    if frame.body:
+        await bot(connection, text=frame.body, choice=None)
+    return True
 
 
 async def bot(connection: ChatConnection, *, text: str | None, choice: str | None) -> None:

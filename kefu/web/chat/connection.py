@@ -23,6 +23,7 @@ from kefu.chat.limits import MESSAGES_PER_MINUTE
 from kefu.chat.service import (
     REPLAY_PAGE,
     agent_names,
+    conversation_fields,
     conversation_frame,
     message_frame,
     messages_after,
@@ -95,12 +96,26 @@ class ChatConnection:
 
     async def describe(self, session: AsyncSession, conversation: Conversation) -> dict[str, Any]:
         """The `conversation` object; the assignee's name is read once per assignee."""
-        assignee = conversation.assignee_id
+        return conversation_frame(conversation, await self._assignee_name(conversation.assignee_id, session))
+
+    async def describe_parts(
+        self, conversation_id: uuid.UUID, reference: str, status: str, assignee_id: uuid.UUID | None
+    ) -> dict[str, Any]:
+        """`describe` from the fields a statement returned (a session is opened only for a new name)."""
+        name = await self._assignee_name(assignee_id, None)
+        return conversation_fields(conversation_id, reference, status, name)
+
+    async def _assignee_name(self, assignee: uuid.UUID | None, session: AsyncSession | None) -> str | None:
         if assignee is None:
-            return conversation_frame(conversation, None)
+            return None
         if self._assignee is None or self._assignee[0] != assignee:
-            self._assignee = (assignee, (await agent_names(session, {assignee})).get(assignee))
-        return conversation_frame(conversation, self._assignee[1])
+            if session is None:
+                async with transaction(self.runtime.sessionmaker, writes=False) as reading:
+                    names = await agent_names(reading, {assignee})
+            else:
+                names = await agent_names(session, {assignee})
+            self._assignee = (assignee, names.get(assignee))
+        return self._assignee[1]
 
     async def acknowledge(self, ack: dict[str, Any], own: Message | None) -> bool:
         """Send the `ack` of a post, then the echo of `own` (the customer's new message, as stored).

@@ -1,0 +1,220 @@
+"""A customer's next chat message in one autocommitted statement, when nothing else would change.
+
+Most chat traffic is a customer writing again in their open chat. The general path
+(`kefu.chat.actions.do_post_message`) loads the chat into an ORM session, appends the message, runs
+the conversation pipeline and commits: five round trips' worth of work whose only write, in the common
+case, is the message and the seq bump. This path writes exactly that, as one PostgreSQL statement,
+and only when the general path would have written nothing more:
+
+- the chat is still the customer's, `new` or `open` (a customer message reopens pending, on-hold and
+  solved chats) and not merged;
+- its SLA clocks would not move: the policy basis is current, nothing is paused or to be reopened,
+  and either nobody has answered yet or the next-response clock already runs
+  (`kefu.sla.actions._reconcile` for a customer reply);
+- no active trigger reacts to customer messages and no webhook endpoint wants the message (both
+  known from this process's caches; a cold cache means the general path, which fills it);
+- the text needed no redaction (the general path warns the customer and audits it), and it has no
+  files.
+
+The guards that depend on stored rows are part of the statement, so they hold under concurrent
+changes: when any fails, nothing is written and the caller takes the general path. Routing, email
+and channel delivery never react to a customer's message in an open chat.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Select, and_, bindparam, cast, exists, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.types import Text
+
+from kefu.auth.actors import CustomerActor
+from kefu.automation.rules import TriggerOn
+from kefu.automation.triggers import ACTIVE_TRIGGERS
+from kefu.conversations import recipients
+from kefu.conversations.models import Conversation, Message
+from kefu.conversations.redaction import REDACTED_KEY
+from kefu.conversations.states import AuthorKind, MessageKind, Status
+from kefu.conversations.timeline import NewMessage, new_message_values
+from kefu.core.clock import utcnow
+from kefu.db.base import table_of
+from kefu.events.bus import EventBus
+from kefu.events.names import EventName
+from kefu.events.types import Event
+from kefu.inboxes.models import ChannelKind
+from kefu.sla.models import ClockState, ConversationSla
+from kefu.webhooks.listeners import endpoints_want
+
+_CONVERSATIONS = table_of(Conversation)
+_MESSAGES = table_of(Message)
+_SLA = table_of(ConversationSla)
+_QUIET_STATUSES: Final = (Status.NEW.value, Status.OPEN.value)
+_LIVE: Final = (ClockState.RUNNING.value, ClockState.PAUSED.value)
+
+
+def _sla_unmoved() -> Any:
+    """The chat's SLA row exists and `_reconcile` would leave it as it is for a customer's reply."""
+    c, s = _CONVERSATIONS.c, _SLA.c
+    team = func.coalesce(cast(c.team_id, Text), literal(""))
+    basis = c.priority + "|" + c.category + "|" + team + "|" + c.channel
+    return exists().where(
+        s.conversation_id == c.id,
+        s.basis == basis,
+        s.paused_at.is_(None),
+        ~and_(s.resolution_state == ClockState.ACHIEVED.value, s.resolution_at.is_not(None)),
+        or_(c.first_response_at.is_(None), s.next_response_state.in_(_LIVE)),
+    )
+
+
+def _quick_append() -> Select[Any]:
+    """Bump the seq of a quiet chat and insert the message (data-modifying CTEs, one round trip).
+
+    Returns no row when a guard fails or the client id is stored; else the conversation's fields for
+    the events and the ack, and the inserted seq (NULL when the client id raced in meanwhile).
+    """
+    c = _CONVERSATIONS.c
+    bumped = (
+        update(_CONVERSATIONS)
+        .where(
+            c.id == bindparam("conversation"),
+            c.contact_id == bindparam("contact"),
+            c.channel == ChannelKind.CHAT.value,
+            c.status.in_(_QUIET_STATUSES),
+            c.merged_into_id.is_(None),
+            ~select(_MESSAGES.c.id)
+            .where(
+                _MESSAGES.c.conversation_id == bindparam("conversation"),
+                _MESSAGES.c.client_id == bindparam("m_client_id"),
+            )
+            .exists(),
+            _sla_unmoved(),
+        )
+        .values(
+            last_seq=c.last_seq + 1,
+            last_activity_at=bindparam("now", type_=c.last_activity_at.type),
+            updated_at=bindparam("now", type_=c.updated_at.type),
+        )
+        .returning(c.last_seq, c.reference, c.status, c.priority, c.team_id, c.assignee_id)
+        .cte("bumped")
+    )
+    columns = [column for column in _MESSAGES.columns if column.key != "seq"]
+    inserted = (
+        postgresql.insert(_MESSAGES)
+        .from_select(
+            [*(column.key for column in columns), "seq"],
+            select(*(bindparam(f"m_{col.key}", type_=col.type) for col in columns), bumped.c.last_seq),
+        )
+        .on_conflict_do_nothing(index_elements=["conversation_id", "client_id"])
+        .returning(_MESSAGES.c.seq)
+        .cte("inserted")
+    )
+    return select(bumped, select(inserted.c.seq).scalar_subquery().label("inserted_seq"))
+
+
+_QUICK_APPEND: Final = _quick_append()
+_GIVE_BACK: Final = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("conversation"), _CONVERSATIONS.c.last_seq == bindparam("seq"))
+    .values(last_seq=_CONVERSATIONS.c.last_seq - 1)
+)
+
+
+@dataclass(frozen=True)
+class QuickPosted:
+    """The stored message and what the ack tells the customer about their chat."""
+
+    message: Message
+    reference: str
+    status: str
+    assignee_id: uuid.UUID | None
+
+
+def _quiet_configuration(staff_event: Event) -> bool:
+    """Known from this process's caches: no trigger and no webhook endpoint reacts to the message."""
+    triggers = ACTIVE_TRIGGERS.fresh(None)
+    if triggers is None or any(rule.on == TriggerOn.CUSTOMER_MESSAGE for rule in triggers):
+        return False
+    return endpoints_want(staff_event) is False
+
+
+def _events(conversation_id: uuid.UUID, row: Any, message: Message) -> tuple[Event, Event]:
+    """The staff and customer `message.created` events, as `kefu.conversations.timeline` builds them."""
+    conversation = Conversation(
+        id=conversation_id,
+        reference=row.reference,
+        status=row.status,
+        priority=row.priority,
+        team_id=row.team_id,
+        assignee_id=row.assignee_id,
+    )
+    facts = {"message_id": str(message.id), "seq": message.seq, "kind": MessageKind.REPLY.value}
+    staff = Event(
+        name=EventName.MESSAGE_CREATED,
+        topics=recipients.staff_message_topics(conversation),
+        payload={**recipients.conversation_payload(conversation), **facts},
+    )
+    customer = Event(
+        name=EventName.MESSAGE_CREATED,
+        topics=(recipients.customer_topic(conversation_id),),
+        payload={"conversation_id": str(conversation_id), **facts},
+    )
+    return staff, customer
+
+
+async def try_quick_post(
+    engine: AsyncEngine,
+    bus: EventBus,
+    *,
+    contact_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    body: str,
+    client_id: str,
+) -> QuickPosted | None:
+    """Store and publish the customer's message if the chat is quiet (see the module); None: nothing
+    was written, take the general path (which also answers a resend of a stored client id)."""
+    if engine.dialect.name != "postgresql" or not client_id:
+        return None
+    now: datetime = utcnow()
+    actor = CustomerActor(contact_id=contact_id)
+    values = new_message_values(
+        conversation_id,
+        actor,
+        NewMessage(body=body, client_id=client_id),
+        author=AuthorKind.CUSTOMER,
+        channel=ChannelKind.CHAT,
+        seq=0,
+        created_at=now,
+    )
+    data = values["data"]
+    if isinstance(data, dict) and data.get(REDACTED_KEY):
+        return None
+    params = {f"m_{key}": value for key, value in values.items() if key != "seq"}
+    params |= {"conversation": conversation_id, "contact": contact_id, "now": now}
+    probe = Event(
+        name=EventName.MESSAGE_CREATED,
+        topics=(recipients.staff_topic(conversation_id),),
+        payload={"conversation_id": str(conversation_id), "kind": MessageKind.REPLY.value},
+    )
+    if not _quiet_configuration(probe):
+        return None
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        row = (await autocommit.execute(_QUICK_APPEND, params)).first()
+        if row is None:
+            return None
+        if row.inserted_seq is None:
+            # The client id raced in from another transaction after the check: give the seq back.
+            await autocommit.execute(_GIVE_BACK, {"conversation": conversation_id, "seq": row.last_seq})
+            return None
+    values["seq"] = row.inserted_seq
+    message = Message(**values)
+    set_committed_value(message, "attachments", [])
+    for event in _events(conversation_id, row, message):
+        await bus.publish(event)
+    return QuickPosted(message, row.reference, str(row.status), row.assignee_id)
