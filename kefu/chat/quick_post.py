@@ -23,20 +23,22 @@ and channel delivery never react to a customer's message in an open chat.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+import structlog
 from sqlalchemy import Select, and_, bindparam, cast, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import Text
 
 from kefu.auth.actors import CustomerActor
 from kefu.automation.rules import TriggerOn
-from kefu.automation.triggers import ACTIVE_TRIGGERS
+from kefu.automation.triggers import ACTIVE_TRIGGERS, load_active_triggers
 from kefu.conversations import recipients
 from kefu.conversations.models import Conversation, Message
 from kefu.conversations.redaction import REDACTED_KEY
@@ -49,13 +51,17 @@ from kefu.events.names import EventName
 from kefu.events.types import Event
 from kefu.inboxes.models import ChannelKind
 from kefu.sla.models import ClockState, ConversationSla
-from kefu.webhooks.listeners import endpoints_want
+from kefu.webhooks.listeners import ACTIVE_ENDPOINTS, endpoints_want, load_endpoints
 
 _CONVERSATIONS = table_of(Conversation)
 _MESSAGES = table_of(Message)
 _SLA = table_of(ConversationSla)
 _QUIET_STATUSES: Final = (Status.NEW.value, Status.OPEN.value)
 _LIVE: Final = (ClockState.RUNNING.value, ClockState.PAUSED.value)
+# The configuration caches are read again this long before they expire (see _quiet_configuration).
+REFRESH_AHEAD_SECONDS: Final = 1.0
+_refreshing: set[asyncio.Task[None]] = set()
+log = structlog.get_logger(__name__)
 
 
 def _sla_unmoved() -> Any:
@@ -135,12 +141,40 @@ class QuickPosted:
     assignee_id: uuid.UUID | None
 
 
-def _quiet_configuration(staff_event: Event) -> bool:
-    """Known from this process's caches: no trigger and no webhook endpoint reacts to the message."""
+def _quiet_configuration(sessionmaker: async_sessionmaker[AsyncSession], staff_event: Event) -> bool:
+    """Known from this process's caches: no trigger and no webhook endpoint reacts to the message.
+
+    The caches are read again in the background shortly before they expire, so steady chat traffic
+    keeps finding them (a miss sends every post of that moment down the general path at once).
+    """
+    if ACTIVE_TRIGGERS.fresh(None, margin=REFRESH_AHEAD_SECONDS) is None or (
+        endpoints_want(staff_event, margin=REFRESH_AHEAD_SECONDS) is None
+    ):
+        _refresh_soon(sessionmaker)
     triggers = ACTIVE_TRIGGERS.fresh(None)
     if triggers is None or any(rule.on == TriggerOn.CUSTOMER_MESSAGE for rule in triggers):
         return False
     return endpoints_want(staff_event) is False
+
+
+def _refresh_soon(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Read the triggers and webhook endpoints into their caches, one read at a time per process."""
+    if any(not task.done() for task in _refreshing):
+        return
+    _refreshing.clear()
+    task = asyncio.get_running_loop().create_task(_refresh(sessionmaker))
+    _refreshing.add(task)
+
+
+async def _refresh(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    try:
+        async with sessionmaker() as session:
+            ACTIVE_TRIGGERS.invalidate_if_expiring(None, REFRESH_AHEAD_SECONDS)
+            await load_active_triggers(session, frozenset())
+            ACTIVE_ENDPOINTS.invalidate_if_expiring(None, REFRESH_AHEAD_SECONDS)
+            await ACTIVE_ENDPOINTS.get(session, None, load_endpoints)
+    except Exception:  # a database hiccup: the general path carries on and fills them later
+        log.warning("quick_post_refresh_failed", exc_info=True)
 
 
 def _events(conversation_id: uuid.UUID, row: Any, message: Message) -> tuple[Event, Event]:
@@ -169,6 +203,7 @@ def _events(conversation_id: uuid.UUID, row: Any, message: Message) -> tuple[Eve
 
 async def try_quick_post(
     engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
     bus: EventBus,
     *,
     contact_id: uuid.UUID,
@@ -201,7 +236,7 @@ async def try_quick_post(
         topics=(recipients.staff_topic(conversation_id),),
         payload={"conversation_id": str(conversation_id), "kind": MessageKind.REPLY.value},
     )
-    if not _quiet_configuration(probe):
+    if not _quiet_configuration(sessionmaker, probe):
         return None
     async with engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")

@@ -73,16 +73,23 @@ class ConfigCache(Generic[T]):
             self._values[key] = (now + self.ttl, value)
         return value
 
-    def fresh(self, key: Hashable) -> T | None:
-        """The cached value of `key` if it is still within its ttl, else None (nothing is loaded).
+    def fresh(self, key: Hashable, *, margin: float = 0.0) -> T | None:
+        """The cached value of `key` if it stays within its ttl for `margin` more seconds, else None
+        (nothing is loaded).
 
-        For hot paths that take a shortcut only while the configuration is known; on a miss they take
-        the general path, whose `get` loads the value for the next caller.
+        For hot paths that take a shortcut only while the configuration is known, and refresh it
+        ahead of expiry (`margin`) so that steady traffic never finds it missing.
         """
         found = self._values.get(key)
-        if found is not None and found[0] > self._clock():
+        if found is not None and found[0] > self._clock() + margin:
             return found[1]
         return None
+
+    def invalidate_if_expiring(self, key: Hashable, within: float) -> None:
+        """Forget `key`'s value if it expires within `within` seconds (so that `get` reads it again)."""
+        found = self._values.get(key)
+        if found is not None and found[0] <= self._clock() + within:
+            del self._values[key]
 
     def invalidate(self) -> None:
         """Forget every value now."""

@@ -68,15 +68,24 @@ class _EndpointCache(ConfigCache[tuple[ActiveEndpoint, ...]]):
         if found is not None and found[0] > now:
             return found[1]
         generation = self._generation
-        rows = session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.events, WebhookEndpoint.include_internal).where(
-                WebhookEndpoint.is_active.is_(True)
-            )
-        ).all()
-        value = tuple(ActiveEndpoint(row[0], frozenset(row[1] or ()), bool(row[2])) for row in rows)
+        value = _endpoints(session.execute(_ACTIVE).all())
         if generation == self._generation:
             self._values[None] = (now + self.ttl, value)
         return value
+
+
+_ACTIVE = select(WebhookEndpoint.id, WebhookEndpoint.events, WebhookEndpoint.include_internal).where(
+    WebhookEndpoint.is_active.is_(True)
+)
+
+
+def _endpoints(rows: Iterable[Any]) -> tuple[ActiveEndpoint, ...]:
+    return tuple(ActiveEndpoint(row[0], frozenset(row[1] or ()), bool(row[2])) for row in rows)
+
+
+async def load_endpoints(session: AsyncSession) -> tuple[ActiveEndpoint, ...]:
+    """The active endpoints, read now (the loader of `ACTIVE_ENDPOINTS.get`)."""
+    return _endpoints((await session.execute(_ACTIVE)).all())
 
 
 ACTIVE_ENDPOINTS: Final = _EndpointCache("webhook_endpoints")
@@ -198,12 +207,13 @@ def _before_commit(session: Session) -> None:
         after_commit(pending.session, poke_workers)
 
 
-def endpoints_want(event: Event) -> bool | None:
+def endpoints_want(event: Event, *, margin: float = 0.0) -> bool | None:
     """Whether an active endpoint subscribes to `event`, as this process knows without a read: False
-    when webhooks are not installed here, None when the cached endpoints are stale (unknown)."""
+    when webhooks are not installed here, None when the cached endpoints are stale (unknown) or
+    expire within `margin` seconds."""
     if not _installed:
         return False
-    endpoints = ACTIVE_ENDPOINTS.fresh(None)
+    endpoints = ACTIVE_ENDPOINTS.fresh(None, margin=margin)
     if endpoints is None:
         return None
     return any(endpoint.wants(event) for endpoint in endpoints)

@@ -67,3 +67,26 @@ async def test_a_change_forgets_now_and_again_after_commit(db: Database, clock: 
         assert await cache.get(session, None, load) == 3
         clear_config_caches()
         assert await cache.get(session, None, load) == 4
+
+
+async def test_fresh_reads_without_loading_and_refresh_ahead_replaces_an_expiring_value(
+    db: Database, clock: Clock
+) -> None:
+    cache: ConfigCache[str] = ConfigCache("test", ttl=5, clock=clock)
+    assert cache.fresh("a") is None  # nothing loaded, and fresh never loads
+
+    async def load(session: AsyncSession) -> str:
+        return f"loaded at {clock.now}"
+
+    async with db.sessionmaker() as session:
+        await cache.get(session, "a", load)
+        assert cache.fresh("a") == "loaded at 1000.0"
+        clock.now += 4.5
+        assert cache.fresh("a") == "loaded at 1000.0"
+        assert cache.fresh("a", margin=1.0) is None  # expires within the margin
+        cache.invalidate_if_expiring("a", 0.1)  # not that soon: kept
+        assert await cache.get(session, "a", load) == "loaded at 1000.0"
+        cache.invalidate_if_expiring("a", 1.0)
+        assert await cache.get(session, "a", load) == "loaded at 1004.5"
+        clock.now += 5.0
+        assert cache.fresh("a") is None

@@ -149,6 +149,7 @@ async def _quick_post(connection: ChatConnection, frame: Post) -> bool:
         return False
     posted = await try_quick_post(
         connection.runtime.engine,
+        connection.runtime.sessionmaker,
         connection.runtime.bus,
         contact_id=known.contact_id,
         conversation_id=known.conversation_id,
