@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import Final
 
 from kefu.conversations.models import Conversation, Message
 from kefu.conversations.states import MessageKind
+
+# Every staff `message.created`, for the few process-level listeners of all messages (the console's
+# list hints, kefu.web.ws.inbox_feed; the reports). Lists hear of conversation changes on
+# "conversations:all"; messages stay off it, so a console socket is not offered every message.
+MESSAGES_TOPIC: Final = "messages:all"
 
 
 def staff_topic(conversation_id: uuid.UUID) -> str:
@@ -29,8 +35,9 @@ def inbox_topics(conversation: Conversation) -> tuple[str, ...]:
 
 
 def staff_message_topics(conversation: Conversation) -> tuple[str, ...]:
-    """Staff topics for a new message (the customer gets a separate, smaller event for replies)."""
-    return (staff_topic(conversation.id), *inbox_topics(conversation))
+    """Staff topics for a new message: agents watching the conversation, and MESSAGES_TOPIC (the
+    customer gets a separate, smaller event for replies)."""
+    return (staff_topic(conversation.id), MESSAGES_TOPIC)
 
 
 def message_topics(conversation: Conversation, message: Message) -> tuple[str, ...]:

@@ -83,6 +83,7 @@ class EventBus:
         *,
         after: str | None = None,
         hold: Callable[[Event, bool], bool] | None = None,
+        replay_also: Iterable[str] = (),
     ) -> AsyncIterator[AsyncIterator[Event]]:
         """Listen to `topics`; yields an iterator of events, each at most once, skipping garbage.
 
@@ -93,6 +94,9 @@ class EventBus:
         `hold`: called with each live event as it is published, and whether nothing is queued before
         it; the events it takes over (True) are not queued for the iterator. Synchronous and cheap: it
         runs once per event per subscriber, without waking the subscriber's task.
+
+        `replay_also`: topics whose logged events after `after` are replayed too, without listening
+        to them live (a client catching up on what another listener of this process follows live).
         """
         wanted = list(dict.fromkeys(topics))
         channels = [self._prefix + topic for topic in wanted]
@@ -101,7 +105,8 @@ class EventBus:
         # Live first, replay second: whatever is published meanwhile is in one or both, and the
         # event-id filter drops the duplicate.
         async with self.pubsub.subscribe(*channels) as subscription:
-            backlog = deque([] if after is None else await self._replay(after, frozenset(wanted)))
+            replayed = frozenset((*wanted, *replay_also))
+            backlog = deque([] if after is None else await self._replay(after, replayed))
             if hold is not None and isinstance(subscription, LocalSubscription):
                 subscription.hold = _holding(hold, subscription, backlog)
             events = _events(subscription, backlog)

@@ -1,12 +1,12 @@
 """Reports listen to the domain's events, so the dashboards follow within seconds.
 
-Every conversation and message event reaches the `conversations:all` topic of the event bus (in
-process, or over Redis between nodes). The worker that runs this loop hears them and, a few seconds
-after a burst of them, runs the same watermark refresh the minute job runs. The events only say
-*when* to look: what changed is read from the durable rows (conversations, messages, ratings, bot
-outcomes). So an event lost on the way (a restart, a Redis reconnect) delays a figure until the next
-minute's refresh and never loses it, and a second worker doing the same finds the refresh lock taken
-and skips.
+Every conversation event reaches the `conversations:all` topic of the event bus and every message
+event `messages:all` (in process, or over Redis between nodes). The worker that runs this loop hears
+them and, a few seconds after a burst of them, runs the same watermark refresh the minute job runs.
+The events only say *when* to look: what changed is read from the durable rows (conversations,
+messages, ratings, bot outcomes). So an event lost on the way (a restart, a Redis reconnect) delays
+a figure until the next minute's refresh and never loses it, and a second worker doing the same
+finds the refresh lock taken and skips.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Final
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kefu.conversations.recipients import MESSAGES_TOPIC
 from kefu.core.clock import utcnow
 from kefu.db.uow import transaction
 from kefu.events.bus import EventBus
@@ -68,7 +69,7 @@ async def follow_domain_events(
 async def _listen(bus: EventBus, changed: asyncio.Event, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
-            async with bus.subscribe([ALL_CONVERSATIONS_TOPIC]) as events:
+            async with bus.subscribe([ALL_CONVERSATIONS_TOPIC, MESSAGES_TOPIC]) as events:
                 async for event in events:
                     if event.name in REPORTED_EVENTS:
                         changed.set()

@@ -22,6 +22,7 @@ from kefu.contacts.models import ContactIdentity, IdentityKind
 from kefu.conversations import create, opening
 from kefu.conversations.create import do_create_conversation
 from kefu.conversations.models import Conversation, ConversationTag, Message
+from kefu.conversations.recipients import MESSAGES_TOPIC
 from kefu.conversations.schemas import ConversationCreate, CustomerIn
 from kefu.conversations.states import AuthorKind, MessageKind
 from kefu.db.uow import transaction
@@ -75,7 +76,7 @@ async def test_a_known_customer_gets_every_row_and_event(db: Database, runtime: 
     agent = await make_agent(db.sessionmaker, "li@kefu.test")
     contact_id = await _known(db, IdentityKind.EMAIL, "alice@example.com")
     published: list[Event] = []
-    async with get_bus().subscribe(["conversations:all"]) as events:
+    async with get_bus().subscribe(["conversations:all", MESSAGES_TOPIC]) as events:
         conversation, created, first, owner = await _open(
             db,
             agent.actor,

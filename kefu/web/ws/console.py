@@ -38,7 +38,7 @@ from kefu.conversations.access import (
     can_see_conversation_facts,
     list_private_team_ids,
 )
-from kefu.conversations.recipients import conversation_payload, staff_topic
+from kefu.conversations.recipients import MESSAGES_TOPIC, conversation_payload, staff_topic
 from kefu.core.errors import NotFound
 from kefu.core.tasks import cancel_waiters
 from kefu.db.uow import transaction
@@ -65,6 +65,7 @@ from kefu.web.ws.console_protocol import (
     same_origin,
 )
 from kefu.web.ws.event_frames import LIST_EVENTS, event_frame, later_than
+from kefu.web.ws.inbox_feed import InboxFeed, inbox_feed
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
@@ -78,7 +79,7 @@ NODE: Final = socket.gethostname()[:60]
 INBOX_HINT_SECONDS: Final = 1.0
 
 
-@dataclass
+@dataclass(eq=False)  # one socket is one object: the inbox feed keeps sockets in sets
 class ConsoleConnection:
     """One agent's socket: what it watches, where it is in the log, who it is."""
 
@@ -140,23 +141,35 @@ class ConsoleConnection:
             self.actor, team_id=team, assignee_id=assignee, private_team_ids=self.private_team_ids
         )
 
+    @property
+    def _feed(self) -> InboxFeed:
+        return inbox_feed(self.runtime.bus)
+
     async def pump(self) -> None:
         """Forward events until the watched set changes, then resubscribe from where we were."""
-        while True:
-            self.topics_changed.clear()
-            try:
-                async with self.runtime.bus.subscribe(
-                    self.topics(), after=self.position, hold=self._hold
-                ) as events:
-                    await self._forward(events)
-            except ResyncRequired:
-                self._hint = None  # the client reloads its lists
-                self.position = await self.runtime.bus.head()
-                await self.send({"type": "resync", "position": self.position})
-            except SubscriptionLost as exc:
-                # Too far behind (or Redis reconnected): subscribe again from our position; the
-                # event log replays what this socket missed, or asks the client to reload.
-                log.info("console_subscription_lost", agent_id=str(self.actor.agent_id), error=str(exc))
+        await self._feed.attach(self)
+        # Live list hints come from the feed; on the first subscription (a reconnect's `after`) the
+        # messages missed meanwhile are replayed with this socket's own events, coalesced the same way.
+        replay_also: tuple[str, ...] = (MESSAGES_TOPIC,)
+        try:
+            while True:
+                self.topics_changed.clear()
+                try:
+                    async with self.runtime.bus.subscribe(
+                        self.topics(), after=self.position, replay_also=replay_also
+                    ) as events:
+                        replay_also = ()
+                        await self._forward(events)
+                except ResyncRequired:
+                    self._clear_hint()  # the client reloads its lists
+                    self.position = await self.runtime.bus.head()
+                    await self.send({"type": "resync", "position": self.position})
+                except SubscriptionLost as exc:
+                    # Too far behind (or Redis reconnected): subscribe again from our position; the
+                    # event log replays what this socket missed, or asks the client to reload.
+                    log.info("console_subscription_lost", agent_id=str(self.actor.agent_id), error=str(exc))
+        finally:
+            await self._feed.detach(self)
 
     def _is_hint(self, event: Event) -> bool:
         return (
@@ -165,22 +178,21 @@ class ConsoleConnection:
             and event.payload.get("conversation_id") not in self._watched_ids
         )
 
-    def _hold(self, event: Event, taken_up_to: bool) -> bool:
-        """Take a live list hint over as it is published (the socket's task is not woken for each).
+    def wants_hint(self, event: Event) -> bool:
+        """For the inbox feed: a message this agent may see, of a conversation the socket does not watch."""
+        return event.payload.get("conversation_id") not in self._watched_ids and self.visible(event)
 
-        `taken_up_to`: nothing is queued before it, so a resubscription may start after it.
-        """
-        if event is self._hint:
-            return True  # the same event on another topic of this socket
-        if not self._is_hint(event):
-            return False
-        if taken_up_to:
-            self.position = event.position or self.position
-        if self.visible(event):
-            held, self._hint = self._hint, event  # live order: later than the one it replaces
-            if held is None:
-                self._hinted.set()
-        return True
+    def hint_arrived(self, event: Event) -> None:
+        """For the inbox feed: keep `event` as the list hint to send (the later one stands)."""
+        held = self._hint
+        if held is None or later_than(event, held):
+            self._hint = event
+        if held is None:
+            self._hinted.set()
+
+    def _clear_hint(self) -> None:
+        self._hint = None
+        self._feed.idle(self)
 
     async def _forward(self, events: AsyncIterator[Event]) -> None:
         changed = asyncio.ensure_future(self.topics_changed.wait())
@@ -228,7 +240,8 @@ class ConsoleConnection:
     async def _deliver(self, event: Event) -> None:
         """Send `event` now, or keep it as the socket's list hint (INBOX_HINT_SECONDS).
 
-        Live hints are taken over by `_hold`; replayed ones arrive here.
+        Live hints come from the inbox feed (`hint_arrived`); ones from this socket's own topics
+        (a conversation no longer watched) arrive here.
         """
         now = asyncio.get_running_loop().time()
         position = parse_position(event.position) if event.position is not None else None
@@ -241,7 +254,7 @@ class ConsoleConnection:
             return
         if self._hint is not None and position is not None and later_than(event, self._hint):
             if event.name in LIST_EVENTS:
-                self._hint = None  # this later event refreshes the lists too
+                self._clear_hint()  # this later event refreshes the lists too
             else:
                 await self._send_hint()  # first: positions reach the client in order
         if event.name in LIST_EVENTS:
@@ -249,7 +262,12 @@ class ConsoleConnection:
         await self._send_event(event)
 
     async def _send_hint(self) -> None:
-        hint, self._hint = self._hint, None
+        hint = self._hint
+        # The feed woke this socket with the first message since its last hint; the latest stands.
+        latest = self._feed.latest_for(self, self._sent)
+        if latest is not None and (hint is None or later_than(latest, hint)):
+            hint = latest
+        self._clear_hint()
         self._listed_at = asyncio.get_running_loop().time()
         # Not when a later frame went out meanwhile: it refreshed the lists already.
         if hint is not None and hint.position is not None and parse_position(hint.position) > self._sent:

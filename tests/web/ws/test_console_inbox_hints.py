@@ -89,3 +89,25 @@ async def test_a_watch_frame_is_answered_and_then_every_message_arrives_in_full(
         heard = await _events(socket, 1.0)
     seqs = [e["payload"]["seq"] for e in heard if e["name"] == "message.created"]
     assert seqs == list(range(2, BURST + 2))  # none coalesced into a hint
+
+
+async def test_a_reconnect_hears_of_messages_missed_meanwhile_as_one_hint(
+    live: Live, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console, "INBOX_HINT_SECONDS", 0.5)
+    li = await make_agent(db.sessionmaker, "li@kefu.test")
+    other = await create(live, li.token, subject="other")
+    cookie, _ = await sign_in(live, li.email)
+    async with await open_socket(live, cookie) as socket:
+        position = await hello(socket, watch=[])
+        await _events(socket, 0.6)
+    async with httpx.AsyncClient(base_url=live.http_url) as http:
+        for n in range(BURST):
+            await _note(http, li.token, other["id"], f"while away {n}")
+    async with await open_socket(live, cookie) as socket:
+        await hello(socket, after=position, watch=[])
+        replayed = await _events(socket, 1.0)
+    hints = [e for e in replayed if e["name"] == "message.created"]
+    assert 1 <= len(hints) < BURST
+    assert hints[-1]["payload"]["conversation_id"] == other["id"]
+    assert hints[-1]["payload"]["seq"] == BURST + 1
