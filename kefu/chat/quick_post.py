@@ -74,7 +74,7 @@ def _sla_unmoved() -> Any:
         s.basis == basis,
         s.paused_at.is_(None),
         ~and_(s.resolution_state == ClockState.ACHIEVED.value, s.resolution_at.is_not(None)),
-        or_(c.first_response_at.is_(None), s.next_response_state.in_(_LIVE)),
+        or_(c.first_response_at.is_(None), *(s.next_response_state == state for state in _LIVE)),
     )
 
 
@@ -91,7 +91,7 @@ def _quick_append() -> Select[Any]:
             c.id == bindparam("conversation"),
             c.contact_id == bindparam("contact"),
             c.channel == ChannelKind.CHAT.value,
-            c.status.in_(_QUIET_STATUSES),
+            or_(*(c.status == status for status in _QUIET_STATUSES)),  # no IN: rendered per call
             c.merged_into_id.is_(None),
             ~select(_MESSAGES.c.id)
             .where(
