@@ -63,7 +63,7 @@ def dumps(frame: dict[str, Any]) -> str:
 @asynccontextmanager
 async def lifespan(_app: Starlette) -> AsyncIterator[None]:
     url = os.environ["RELAY_DATABASE_URL"].replace("postgresql+asyncpg", "postgresql")
-    # The same pool size as Kefu's engine (kefu/db/engine.py POOL_SIZE + MAX_OVERFLOW).
+    # The same ceiling as Kefu's engine (kefu/db/engine.py POOL_SIZE + MAX_OVERFLOW).
     pool = await asyncpg.create_pool(url, min_size=20, max_size=30)
     await pool.execute(SCHEMA)
     state["pool"] = pool

@@ -27,12 +27,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
-# PostgreSQL connections kept open per process, and how many more a burst may open (30 at most,
-# as before). Overflow connections are closed when returned, so a pool smaller than the requests
-# a process usually has in flight opens and closes connections all the time: a PostgreSQL backend
-# process each, and every prepared statement prepared again on it (bench/api_write.py, c=16).
-POOL_SIZE = 20
-MAX_OVERFLOW = 10
+# PostgreSQL connections per process: opened as needed, then kept. No overflow: overflow connections
+# are closed when returned, so under a load beyond the pool they are opened and closed all the time,
+# a PostgreSQL backend process each with every prepared statement prepared again (bench/api_write.py
+# at c=16 with 10 pooled; bench/chat_load.py --max with 20 pooled and 10 overflow, where the churn
+# cost the database more CPU than the statements). Past 30, requests wait for a connection.
+POOL_SIZE = 30
+MAX_OVERFLOW = 0
 
 
 def create_engine(
