@@ -46,7 +46,6 @@ from kefu.conversations.states import AuthorKind, MessageKind, Status
 from kefu.conversations.timeline import NewMessage, new_message_values
 from kefu.core.clock import utcnow
 from kefu.db.base import table_of
-from kefu.events.bus import EventBus
 from kefu.events.names import EventName
 from kefu.events.types import Event
 from kefu.inboxes.models import ChannelKind
@@ -139,6 +138,8 @@ class QuickPosted:
     reference: str
     status: str
     assignee_id: uuid.UUID | None
+    # The staff and customer `message.created`, to publish (the message is durable already).
+    events: tuple[Event, ...]
 
 
 def _quiet_configuration(sessionmaker: async_sessionmaker[AsyncSession], staff_event: Event) -> bool:
@@ -204,15 +205,18 @@ def _events(conversation_id: uuid.UUID, row: Any, message: Message) -> tuple[Eve
 async def try_quick_post(
     engine: AsyncEngine,
     sessionmaker: async_sessionmaker[AsyncSession],
-    bus: EventBus,
     *,
     contact_id: uuid.UUID,
     conversation_id: uuid.UUID,
     body: str,
     client_id: str,
 ) -> QuickPosted | None:
-    """Store and publish the customer's message if the chat is quiet (see the module); None: nothing
-    was written, take the general path (which also answers a resend of a stored client id)."""
+    """Store the customer's message if the chat is quiet (see the module); None: nothing was written,
+    take the general path (which also answers a resend of a stored client id).
+
+    The message is committed on return; the caller publishes `events`, after acknowledging it to the
+    customer (so the customer's copy, coming back from another node, finds it sent already).
+    """
     if engine.dialect.name != "postgresql" or not client_id:
         return None
     now: datetime = utcnow()
@@ -250,6 +254,6 @@ async def try_quick_post(
     values["seq"] = row.inserted_seq
     message = Message(**values)
     set_committed_value(message, "attachments", [])
-    for event in _events(conversation_id, row, message):
-        await bus.publish(event)
-    return QuickPosted(message, row.reference, str(row.status), row.assignee_id)
+    return QuickPosted(
+        message, row.reference, str(row.status), row.assignee_id, _events(conversation_id, row, message)
+    )

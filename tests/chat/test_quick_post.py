@@ -64,17 +64,15 @@ async def _open(db: Database) -> tuple[ChatCustomer, KnownChat]:
 
 
 async def _quick(db: Database, known: KnownChat, client_id: str, body: str = "quick") -> QuickPosted | None:
-    bus = RecordingBus()
     posted = await try_quick_post(
         db.engine,
         db.sessionmaker,
-        bus,
         contact_id=known.contact_id,
         conversation_id=known.conversation_id,
         body=body,
         client_id=client_id,
     )
-    _published[known.conversation_id] = bus.published
+    _published[known.conversation_id] = [] if posted is None else list(posted.events)
     return posted
 
 

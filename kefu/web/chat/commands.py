@@ -150,7 +150,6 @@ async def _quick_post(connection: ChatConnection, frame: Post) -> bool:
     posted = await try_quick_post(
         connection.runtime.engine,
         connection.runtime.sessionmaker,
-        connection.runtime.bus,
         contact_id=known.contact_id,
         conversation_id=known.conversation_id,
         body=frame.body,
@@ -158,12 +157,22 @@ async def _quick_post(connection: ChatConnection, frame: Post) -> bool:
     )
     if posted is None:
         return False
-    described = await connection.describe_parts(
-        known.conversation_id, posted.reference, posted.status, posted.assignee_id
-    )
-    ack = {"type": "ack", "client_id": frame.client_id, "seq": posted.message.seq, "conversation": described}
-    if not await connection.acknowledge(ack, posted.message):
-        await connection.flush()
+    try:
+        described = await connection.describe_parts(
+            known.conversation_id, posted.reference, posted.status, posted.assignee_id
+        )
+        ack = {
+            "type": "ack",
+            "client_id": frame.client_id,
+            "seq": posted.message.seq,
+            "conversation": described,
+        }
+        if not await connection.acknowledge(ack, posted.message):
+            await connection.flush()
+    finally:
+        # After the echo: the customer's own copy of the event then finds the message sent.
+        for event in posted.events:
+            await connection.runtime.bus.publish(event)
     if frame.body:
         await bot(connection, text=frame.body, choice=None)
     return True
