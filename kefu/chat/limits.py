@@ -8,6 +8,7 @@ from typing import Final
 from redis.asyncio import Redis
 
 from kefu.core.ratelimit import Limiter, MemoryLimiter, RedisLimiter
+from kefu.core.redis_clients import redis_client
 
 MESSAGES_PER_MINUTE: Final = 20
 # Emails a visitor can cause (offline ticket, transcript) and files they can upload.
@@ -35,7 +36,7 @@ def create_chat_limits(redis_url: str) -> ChatLimits:
             mails=MemoryLimiter(MAILS_PER_HOUR, 3600.0),
             uploads=MemoryLimiter(UPLOADS_PER_TEN_MINUTES, 600.0),
         )
-    client = Redis.from_url(redis_url, client_name="kefu-limits")
+    client = redis_client(redis_url, client_name="kefu-limits")
     return ChatLimits(
         messages=RedisLimiter(client, name="chat-messages", limit=MESSAGES_PER_MINUTE, seconds=60.0),
         mails=RedisLimiter(client, name="chat-mails", limit=MAILS_PER_HOUR, seconds=3600.0),

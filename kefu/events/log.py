@@ -16,8 +16,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Final, Protocol
 
-from redis.asyncio import Redis
-
+from kefu.core.redis_clients import redis_client
 from kefu.pubsub.base import PubSub
 
 POSITION_PATTERN: Final = re.compile(r"^\d{1,20}-\d{1,20}$", re.ASCII)
@@ -116,7 +115,7 @@ class RedisEventLog:
     """A Redis stream shared by every node; trimmed to about `retain` entries."""
 
     def __init__(self, url: str, *, retain: int = DEFAULT_RETAIN, key: str = LOG_KEY) -> None:
-        self._redis = Redis.from_url(url, client_name="kefu-eventlog")
+        self._redis = redis_client(url, client_name="kefu-eventlog")
         self._retain = retain
         self._key = key
         self._script = self._redis.register_script(_PUBLISH_SCRIPT)

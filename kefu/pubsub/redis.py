@@ -18,6 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import FullJitterBackoff, NoBackoff
 from redis.exceptions import RedisError
 
+from kefu.core.redis_clients import redis_client
 from kefu.pubsub.base import SubscriptionLost
 from kefu.pubsub.local import (
     DEFAULT_MAX_PENDING,
@@ -49,7 +50,7 @@ class RedisPubSub:
         self._max_pending = max_pending
         # The name makes our connections recognisable in CLIENT LIST. An idle pooled connection may
         # have been dropped by the server, so publishing retries a few times on a fresh one.
-        self._publisher = Redis.from_url(
+        self._publisher = redis_client(
             url, client_name=client_name, retry=Retry(FullJitterBackoff(cap=1.0, base=0.05), 3)
         )
         # No silent reconnect: redis-py would resubscribe but hide the gap from our subscribers.
