@@ -31,7 +31,6 @@ from typing import Any, Final
 
 import structlog
 from sqlalchemy import Select, and_, bindparam, cast, exists, func, literal, or_, select, update
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import Text
@@ -43,7 +42,7 @@ from kefu.conversations import recipients
 from kefu.conversations.models import Conversation, Message
 from kefu.conversations.redaction import REDACTED_KEY
 from kefu.conversations.states import AuthorKind, MessageKind, Status
-from kefu.conversations.timeline import NewMessage, new_message_values
+from kefu.conversations.timeline import NewMessage, insert_after_bump, new_message_values
 from kefu.core.clock import utcnow
 from kefu.db.base import table_of
 from kefu.events.names import EventName
@@ -108,17 +107,7 @@ def _quick_append() -> Select[Any]:
         .returning(c.last_seq, c.reference, c.status, c.priority, c.team_id, c.assignee_id)
         .cte("bumped")
     )
-    columns = [column for column in _MESSAGES.columns if column.key != "seq"]
-    inserted = (
-        postgresql.insert(_MESSAGES)
-        .from_select(
-            [*(column.key for column in columns), "seq"],
-            select(*(bindparam(f"m_{col.key}", type_=col.type) for col in columns), bumped.c.last_seq),
-        )
-        .on_conflict_do_nothing(index_elements=["conversation_id", "client_id"])
-        .returning(_MESSAGES.c.seq)
-        .cte("inserted")
-    )
+    inserted = insert_after_bump(bumped)
     return select(bumped, select(inserted.c.seq).scalar_subquery().label("inserted_seq"))
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Select, bindparam, insert, select, update
+from sqlalchemy import CTE, Insert, Select, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -184,16 +184,15 @@ async def append_message(
     return message_written(session, conversation, values)
 
 
-def _append_once_pg() -> Select[Any]:
-    """PostgreSQL: the seq bump and the insert of `_INSERT_ONCE` in one round trip.
+def insert_after_bump(bumped: CTE) -> CTE:
+    """PostgreSQL: the INSERT of a message numbered `bumped.c.last_seq`, as a data-modifying CTE.
 
-    Data-modifying CTEs; returns (the bumped seq or NULL when the client id was stored, the inserted
-    seq or NULL when it raced in meanwhile). Parameters: those of `_BUMP_UNLESS_STORED`, and
-    `m_<column>` for every message column but `seq`.
+    Parameters `m_<column>` for every message column but `seq`; a client id stored meanwhile is
+    skipped (`ON CONFLICT DO NOTHING`); returns the inserted seq. No row is inserted when `bumped`
+    returned none.
     """
-    bumped = _BUMP_UNLESS_STORED.cte("bumped")
     columns = [c for c in _MESSAGES.columns if c.key != "seq"]
-    inserted = (
+    return (
         postgresql.insert(_MESSAGES)
         .from_select(
             [*(c.key for c in columns), "seq"],
@@ -203,6 +202,17 @@ def _append_once_pg() -> Select[Any]:
         .returning(_MESSAGES.c.seq)
         .cte("inserted")
     )
+
+
+def _append_once_pg() -> Select[Any]:
+    """PostgreSQL: the seq bump and the insert of `_INSERT_ONCE` in one round trip.
+
+    Data-modifying CTEs; returns (the bumped seq or NULL when the client id was stored, the inserted
+    seq or NULL when it raced in meanwhile). Parameters: those of `_BUMP_UNLESS_STORED`, and
+    `m_<column>` for every message column but `seq`.
+    """
+    bumped = _BUMP_UNLESS_STORED.cte("bumped")
+    inserted = insert_after_bump(bumped)
     return select(select(bumped.c.last_seq).scalar_subquery(), select(inserted.c.seq).scalar_subquery())
 
 

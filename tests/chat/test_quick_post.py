@@ -24,25 +24,15 @@ from kefu.conversations.timeline import NewMessage, append_message_once
 from kefu.core.clock import utcnow
 from kefu.db.cache import clear_config_caches
 from kefu.db.uow import transaction
-from kefu.events.bus import EventBus
 from kefu.events.names import EventName
 from kefu.events.types import Event
 from kefu.inboxes.models import ChannelKind
-from kefu.pubsub.memory import MemoryPubSub
 from kefu.sla.models import ClockState, ConversationSla
 from kefu.webhooks import listeners as webhooks
 from kefu.webhooks.models import WebhookEndpoint
+from tests.auth.conftest import RecordingBus
 from tests.conftest import Database
 from tests.conversations.test_redaction import SEED
-
-
-class RecordingBus(EventBus):
-    def __init__(self) -> None:
-        super().__init__(MemoryPubSub())
-        self.published: list[Event] = []
-
-    async def publish(self, event: Event) -> None:
-        self.published.append(event)
 
 
 async def _general(db: Database, customer: ChatCustomer, client_id: str, known: KnownChat | None) -> Posted:
