@@ -8,6 +8,7 @@ conversation. A deflection ("this solved it") solves the conversation; writing a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -29,6 +30,13 @@ from kefu.inboxes.models import ChannelKind
 _SILENT = frozenset({Phase.HANDED_OVER})
 
 
+@dataclass(frozen=True)
+class Silence:
+    """The bot said nothing. `for_good`: it handed this chat over and never speaks in it again."""
+
+    for_good: bool
+
+
 def bot_data(turn_message: BotMessage) -> dict[str, Any]:
     """The `bot` part of a bot message's data: its quick replies and article links, protocol-shaped."""
     return {
@@ -44,14 +52,14 @@ async def do_bot_turn(
     text: str | None,
     choice: str | None,
     base_url: str,
-) -> BotTurn | None:
-    """Run one bot turn for the customer's text or quick reply; None when the bot stays silent."""
+) -> BotTurn | Silence:
+    """Run one bot turn for the customer's text or quick reply, unless the bot stays silent."""
     if conversation.channel != ChannelKind.CHAT or conversation.assignee_id is not None:
-        return None
+        return Silence(for_good=False)  # an unassigned chat has the bot again
     row = await session.get(BotSession, conversation.id, with_for_update=True)
     state = dict(row.state) if row is not None else {}
     if state.get("phase") in _SILENT:
-        return None
+        return Silence(for_good=True)
     turn = await bot_turn(
         session,
         text=text,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from kefu.chat.actions import KnownChat, do_post_message, do_record_diagnostics, publish_customer_activity
-from kefu.chat.bot_flow import do_bot_turn, find_choice
+from kefu.chat.bot_flow import Silence, do_bot_turn, find_choice
 from kefu.chat.limits import MESSAGES_PER_MINUTE
 from kefu.chat.quick_post import try_quick_post
 from kefu.chat.tickets import do_continue_by_email
@@ -182,14 +182,21 @@ async def bot(connection: ChatConnection, *, text: str | None, choice: str | Non
     """The bot's turn after the customer's (acked) message: its answer, then the new queue state."""
     if not connection.runtime.settings.chat_bot:
         return
+    if connection.bot_done_in is not None and connection.bot_done_in == connection.conversation_id:
+        return  # handed over: nothing to read for each later message
     async with transaction(connection.runtime.sessionmaker) as session:
         conversation = await own_conversation(session, connection)
         turn = await do_bot_turn(
             session, conversation, text=text, choice=choice, base_url=connection.runtime.settings.base_url
         )
-    if turn is not None:
-        await connection.flush()
-        await connection.refresh_state()
+    if isinstance(turn, Silence):
+        if turn.for_good:
+            connection.bot_done_in = conversation.id
+        return
+    if turn.handover:
+        connection.bot_done_in = conversation.id
+    await connection.flush()
+    await connection.refresh_state()
 
 
 async def choose(connection: ChatConnection, frame: Choice) -> None:

@@ -73,6 +73,8 @@ class ChatConnection:
         self._flush_lock = asyncio.Lock()
         self._last_state: tuple[str, str | None] | None = None
         self.diagnostics_sent = False
+        # The chat whose bot handed over (it never speaks there again): no bot turn is read for it.
+        self.bot_done_in: uuid.UUID | None = None
         self.pending_diagnostics: dict[str, Any] | None = None
 
     def file_url(self, attachment_id: uuid.UUID) -> str:

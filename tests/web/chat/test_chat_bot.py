@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from websockets.asyncio.client import ClientConnection
 
 from kefu.chat.bot.models import BotOutcomeEvent
@@ -139,3 +139,28 @@ async def test_hostile_text_never_breaks_the_chat(live: Live) -> None:
             assert (await post(socket, f"c-{n}", text))["seq"] >= 1
         await socket.send(json.dumps({"type": "ping", "t": 1}))
         assert (await until(socket, "pong"))["t"] == 1
+
+
+async def test_after_the_handover_later_messages_do_not_consult_the_bot(live: Live, db: Database) -> None:
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        seen.append(str(args[2]))
+
+    async with chat(live) as (socket, _welcome):
+        await replay(socket)
+        await post(socket, "c-1", "talk to a human please")
+        await bot_message(socket)  # the handover
+        await until(socket, "queue")
+        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+        try:
+            for n in range(3):
+                await post(socket, f"c-{n + 2}", f"still there? {n}")
+            await socket.send(json.dumps({"type": "ping", "t": 0}))
+            while (received := json.loads(await socket.recv()))["type"] != "pong":
+                if received["type"] == "message":
+                    assert received["message"]["author"]["kind"] != "bot"
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+    assert seen  # the messages were stored
+    assert not [statement for statement in seen if "chat_bot_sessions" in statement], seen
