@@ -59,6 +59,12 @@ _LIVE: Final = (ClockState.RUNNING.value, ClockState.PAUSED.value)
 # The configuration caches are read again this long before they expire (see _quiet_configuration).
 REFRESH_AHEAD_SECONDS: Final = 1.0
 _refreshing: set[asyncio.Task[None]] = set()
+# What webhook endpoints are asked about: a customer's reply (endpoints choose by name and kind).
+_STAFF_MESSAGE: Final = Event(
+    name=EventName.MESSAGE_CREATED,
+    topics=(recipients.MESSAGES_TOPIC,),
+    payload={"kind": MessageKind.REPLY.value},
+)
 log = structlog.get_logger(__name__)
 
 
@@ -224,12 +230,7 @@ async def try_quick_post(
         return None
     params = {f"m_{key}": value for key, value in values.items() if key != "seq"}
     params |= {"conversation": conversation_id, "contact": contact_id, "now": now}
-    probe = Event(
-        name=EventName.MESSAGE_CREATED,
-        topics=(recipients.staff_topic(conversation_id),),
-        payload={"conversation_id": str(conversation_id), "kind": MessageKind.REPLY.value},
-    )
-    if not _quiet_configuration(sessionmaker, probe):
+    if not _quiet_configuration(sessionmaker, _STAFF_MESSAGE):
         return None
     async with engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")

@@ -29,7 +29,7 @@ from kefu.observability.metrics import (
 )
 from kefu.runtime import Runtime
 from kefu.web.chat.socket import CHAT_SOCKET_PATH
-from kefu.web.ws.console import CONSOLE_SOCKET_PATH
+from kefu.web.ws.console_socket import CONSOLE_SOCKET_PATH
 
 router = APIRouter()
 

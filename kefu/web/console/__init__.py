@@ -21,7 +21,7 @@ from kefu.web.console import (
     webhooks_settings,
 )
 from kefu.web.console.context import install_console_errors
-from kefu.web.ws import console as console_socket
+from kefu.web.ws import console_socket
 
 router = APIRouter(include_in_schema=False)
 router.include_router(inbox.router)
