@@ -44,7 +44,9 @@ from kefu.conversations.redaction import REDACTED_KEY
 from kefu.conversations.states import AuthorKind, MessageKind, Status
 from kefu.conversations.timeline import NewMessage, insert_after_bump, new_message_values
 from kefu.core.clock import utcnow
+from kefu.core.ids import new_id
 from kefu.db.base import table_of
+from kefu.db.driver import fetch_row
 from kefu.events.names import EventName
 from kefu.events.types import Event
 from kefu.inboxes.models import ChannelKind
@@ -173,26 +175,46 @@ async def _refresh(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         log.warning("quick_post_refresh_failed", exc_info=True)
 
 
-def _events(conversation_id: uuid.UUID, row: Any, message: Message) -> tuple[Event, Event]:
-    """The staff and customer `message.created` events, as `kefu.conversations.timeline` builds them."""
-    conversation = Conversation(
-        id=conversation_id,
-        reference=row.reference,
-        status=row.status,
-        priority=row.priority,
-        team_id=row.team_id,
-        assignee_id=row.assignee_id,
-    )
+@dataclass(frozen=True)
+class _Bumped:
+    """The chat's fields the statement returns, for the ack and the events."""
+
+    id: uuid.UUID
+    reference: str
+    status: str
+    priority: str
+    team_id: uuid.UUID | None
+    assignee_id: uuid.UUID | None
+
+
+def _uuid(value: uuid.UUID | None) -> uuid.UUID | None:
+    # The driver's UUID subclass, as the ORM would have it (plain uuid.UUID).
+    return None if value is None else uuid.UUID(int=value.int)
+
+
+def _events(chat: _Bumped, message: Message) -> tuple[Event, Event]:
+    """The staff and customer `message.created`, as `kefu.conversations.timeline` builds them.
+
+    Built without validation: every field comes from this module or the stored row, and the bus
+    validates what other processes send (tests compare these with the general path's events).
+    """
     facts = {"message_id": str(message.id), "seq": message.seq, "kind": MessageKind.REPLY.value}
-    staff = Event(
+    now = utcnow()
+    staff = Event.model_construct(
         name=EventName.MESSAGE_CREATED,
-        topics=recipients.staff_message_topics(conversation),
-        payload={**recipients.conversation_payload(conversation), **facts},
+        topics=recipients.staff_message_topics(chat),
+        payload={**recipients.conversation_payload(chat), **facts},
+        id=str(new_id()),
+        occurred_at=now,
+        position=None,
     )
-    customer = Event(
+    customer = Event.model_construct(
         name=EventName.MESSAGE_CREATED,
-        topics=(recipients.customer_topic(conversation_id),),
-        payload={"conversation_id": str(conversation_id), **facts},
+        topics=(recipients.customer_topic(chat.id),),
+        payload={"conversation_id": str(chat.id), **facts},
+        id=str(new_id()),
+        occurred_at=now,
+        position=None,
     )
     return staff, customer
 
@@ -232,18 +254,29 @@ async def try_quick_post(
     params |= {"conversation": conversation_id, "contact": contact_id, "now": now}
     if not _quiet_configuration(sessionmaker, _STAFF_MESSAGE):
         return None
-    async with engine.connect() as connection:
-        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        row = (await autocommit.execute(_QUICK_APPEND, params)).first()
-        if row is None:
-            return None
-        if row.inserted_seq is None:
-            # The client id raced in from another transaction after the check: give the seq back.
-            await autocommit.execute(_GIVE_BACK, {"conversation": conversation_id, "seq": row.last_seq})
-            return None
-    values["seq"] = row.inserted_seq
+    row = await fetch_row(engine, _QUICK_APPEND, params)
+    if row is None:
+        return None
+    if row["inserted_seq"] is None:
+        # The client id raced in from another transaction after the check: give the seq back.
+        async with engine.begin() as connection:  # rare: through SQLAlchemy, which stamps updated_at
+            await connection.execute(_GIVE_BACK, {"conversation": conversation_id, "seq": row["last_seq"]})
+        return None
+    values["seq"] = row["inserted_seq"]
     message = Message(**values)
     set_committed_value(message, "attachments", [])
+    bumped = _Bumped(
+        id=conversation_id,
+        reference=row["reference"],
+        status=row["status"],
+        priority=row["priority"],
+        team_id=_uuid(row["team_id"]),
+        assignee_id=_uuid(row["assignee_id"]),
+    )
     return QuickPosted(
-        message, row.reference, str(row.status), row.assignee_id, _events(conversation_id, row, message)
+        message,
+        bumped.reference,
+        bumped.status,
+        bumped.assignee_id,
+        _events(bumped, message),
     )

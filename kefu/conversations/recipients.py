@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Final
+from typing import Final, Protocol
 
 from kefu.conversations.models import Conversation, Message
 from kefu.conversations.states import MessageKind
@@ -12,6 +12,23 @@ from kefu.conversations.states import MessageKind
 # list hints, kefu.web.ws.inbox_feed; the reports). Lists hear of conversation changes on
 # "conversations:all"; messages stay off it, so a console socket is not offered every message.
 MESSAGES_TOPIC: Final = "messages:all"
+
+
+class ConversationFacts(Protocol):
+    """The fields a staff event tells about its conversation (a Conversation, or a statement's row)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def reference(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def team_id(self) -> uuid.UUID | None: ...
+    @property
+    def assignee_id(self) -> uuid.UUID | None: ...
 
 
 def staff_topic(conversation_id: uuid.UUID) -> str:
@@ -34,7 +51,7 @@ def inbox_topics(conversation: Conversation) -> tuple[str, ...]:
     return tuple(topics)
 
 
-def staff_message_topics(conversation: Conversation) -> tuple[str, ...]:
+def staff_message_topics(conversation: ConversationFacts) -> tuple[str, ...]:
     """Staff topics for a new message: agents watching the conversation, and MESSAGES_TOPIC (the
     customer gets a separate, smaller event for replies)."""
     return (staff_topic(conversation.id), MESSAGES_TOPIC)
@@ -64,7 +81,7 @@ def routing_snapshot(conversation: Conversation) -> tuple[object, ...]:
     )
 
 
-def conversation_payload(conversation: Conversation) -> dict[str, object]:
+def conversation_payload(conversation: ConversationFacts) -> dict[str, object]:
     """What staff clients need to place a conversation event (and gateways to filter it by access)."""
     return {
         "conversation_id": str(conversation.id),

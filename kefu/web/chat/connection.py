@@ -223,12 +223,20 @@ class ChatConnection:
                 await self._wait_for(self.topics_changed.wait(), SAFETY_POLL_SECONDS)
                 continue
             try:
-                async with self.runtime.bus.subscribe(topics) as events:
+                async with self.runtime.bus.subscribe(topics, hold=self._needless) as events:
                     # Subscribed first, read second: nothing committed in between is missed.
                     await self.flush()
                     await self._follow(events)
             except SubscriptionLost:
                 continue  # subscribe again: the database read after it catches up on what was missed
+
+    def _needless(self, event: Event, _nothing_queued: bool) -> bool:
+        """Taken as it is published, without waking the pump: an announcement `on_event` would do
+        nothing for (a note, or a message this socket sent already, such as the customer's own)."""
+        if event.name != EventName.MESSAGE_CREATED:
+            return False
+        seq = event.payload.get("seq")
+        return event.payload.get("kind") != "reply" or (isinstance(seq, int) and seq <= self.sent_seq)
 
     async def _wait_for(self, awaitable: Any, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

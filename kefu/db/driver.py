@@ -1,0 +1,102 @@
+"""A Core statement run by the asyncpg driver itself, for the hottest one-statement writes.
+
+On a path that is a single autocommitted statement (a customer's next chat message,
+`kefu.chat.quick_post`), SQLAlchemy's per-call execution work costs more CPU than the statement's
+own protocol work: the isolation level set and reset, the compiled-cache lookup, building the
+parameters, the execution context, the greenlet hop and the result rows (about a fifth of a busy
+chat node's CPU). The statement is still written with Core and compiled once by the engine's
+dialect; only the per-call layer is skipped. Connections come from the engine's pool, so pool size,
+recycling and shutdown stay in one place.
+
+A pooled connection is outside any transaction when it is checked out (SQLAlchemy begins one only
+when it executes something), so the statement commits on its own. Listeners of the engine's
+`before_cursor_execute` event (statement counts in tests, tracing) are told about it as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+
+@dataclass(frozen=True)
+class DriverStatement:
+    """SQL in the driver's `$n` style and how to turn named parameters into positional arguments."""
+
+    sql: str
+    names: tuple[str, ...]
+    # Values bound inside the statement itself (literals, constants in the WHERE clause).
+    fixed: Mapping[str, Any]
+    # What the column types do to a value before the driver sees it (JSON to text, UTC checks).
+    processors: Mapping[str, Callable[[Any], Any]]
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        """Positional arguments for `params`; a missing required name is a KeyError."""
+        values = []
+        for name in self.names:
+            value = params[name] if name in params else self.fixed[name]
+            processor = self.processors.get(name)
+            values.append(value if processor is None or value is None else processor(value))
+        return values
+
+
+@lru_cache(maxsize=32)
+def compile_for_driver(statement: ClauseElement, dialect: Dialect) -> DriverStatement:
+    """`statement` compiled by `dialect` (asyncpg's), once per statement and dialect."""
+    if dialect.driver != "asyncpg":
+        raise ValueError(f"statements run on the driver need asyncpg, not {dialect.driver}")
+    compiled = statement.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        # Python-side column defaults (`onupdate=utcnow`) are computed by SQLAlchemy's execution
+        # context, which this skips: the statement must set those columns itself.
+        defaulted = [c.name for c in (*compiled.insert_prefetch, *compiled.update_prefetch)]
+        raise ValueError(f"the statement leaves Python-side defaults to SQLAlchemy: {defaulted}")
+    names = tuple(compiled.positiontup or ())
+    fixed: dict[str, Any] = {}
+    processors: dict[str, Callable[[Any], Any]] = {}
+    for name in names:
+        bind = compiled.binds[name]
+        if bind.expanding or bind.callable is not None:
+            raise ValueError(f"parameter {name!r} is not a plain value")
+        if not bind.required:
+            fixed[name] = bind.value
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            processors[name] = processor
+    return DriverStatement(str(compiled), names, fixed, processors)
+
+
+async def fetch_row(
+    engine: AsyncEngine, statement: ClauseElement, params: Mapping[str, Any]
+) -> asyncpg.Record | None:
+    """Run `statement` as one autocommitted statement on a pooled connection; its first row.
+
+    Rows come as the driver returns them (UUIDs as asyncpg's UUID type, a `uuid.UUID` subclass).
+    """
+    prepared = compile_for_driver(statement, engine.dialect)
+    arguments = prepared.arguments(params)
+    async with engine.connect() as connection:
+        sync_engine = engine.sync_engine
+        if sync_engine.dispatch.before_cursor_execute:
+            sync_engine.dispatch.before_cursor_execute(
+                connection.sync_connection, None, prepared.sql, tuple(arguments), None, False
+            )
+        pooled = await connection.get_raw_connection()
+        driver: asyncpg.Connection = pooled.driver_connection
+        try:
+            return await driver.fetchrow(prepared.sql, *arguments)
+        except BaseException as exc:
+            # A dead connection, or one left mid-statement by a cancelled caller, is not reused: the
+            # pool replaces it (SQLAlchemy's own execution does the same).
+            if driver.is_closed() or not isinstance(exc, asyncpg.PostgresError):
+                await connection.invalidate()
+            raise
