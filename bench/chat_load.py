@@ -38,6 +38,7 @@ import json
 import math
 import multiprocessing
 import os
+import random
 import re
 import resource
 import subprocess
@@ -208,6 +209,7 @@ async def open_customer(url: str, origin: str, deflate: bool, index: int) -> Cus
 
 
 async def read_customer(customer: Customer, tracker: Tracker) -> None:
+    resends: set[asyncio.Task[None]] = set()
     try:
         async for raw in customer.ws:
             if not isinstance(raw, str):
@@ -217,10 +219,24 @@ async def read_customer(customer: Customer, tracker: Tracker) -> None:
                 tracker.on_ack(frame["client_id"], frame["conversation"]["id"], frame["seq"])
             elif raw.startswith(ERROR):
                 frame = json.loads(raw)
+                if frame.get("code") == "busy" and frame.get("client_id"):
+                    # As the widget does: not stored, so send it again after the pause plus jitter.
+                    tracker.errors["customer busy (sent again)"] += 1
+                    pause = frame.get("retry_after_ms", 1000) / 1000 * (1 + random.random())
+                    resends.add(asyncio.create_task(resend(customer, frame["client_id"], pause)))
+                    resends = {task for task in resends if not task.done()}
+                    continue
                 tracker.on_error(f"customer {frame.get('code')}", frame.get("client_id"))
     except ConnectionClosed:
         pass
     tracker.on_closed("customer", customer.ws.close_code)
+
+
+async def resend(customer: Customer, client_id: str, pause: float) -> None:
+    """Send a refused message again, with its client id (its latency keeps counting from the first try)."""
+    await asyncio.sleep(pause)
+    with contextlib.suppress(ConnectionClosed):
+        await customer.ws.send(dumps({"type": "message", "client_id": client_id, "body": BODY}))
 
 
 async def send_message(customer: Customer, tracker: Tracker) -> bool:

@@ -68,7 +68,9 @@ class Runtime:
 
     def __post_init__(self, mail_transport: MailTransport | None) -> None:
         self.mail = mail_transport if mail_transport is not None else create_mail_transport(self.settings)
-        self.chat_limits = create_chat_limits(self.settings.redis_url)
+        self.chat_limits = create_chat_limits(
+            self.settings.redis_url, max_posts_in_flight=self.settings.chat_max_posts_in_flight
+        )
 
     @property
     def reports_sessionmaker(self) -> async_sessionmaker[AsyncSession]:

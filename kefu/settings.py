@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     chat_identity_secret: SecretStr = SecretStr("")
     # The bot answers unassigned chats from the knowledge base and collects details before a person.
     chat_bot: bool = Field(True, description="let the bot answer unassigned chats first")
+    # Customers' messages a node works on at once; more are refused with `busy` and sent again by the
+    # widget (kefu.chat.admission). About two seconds of one process's throughput (bench/chat_load.py).
+    chat_max_posts_in_flight: int = Field(
+        2000, ge=1, le=100_000, description="chat messages handled at once per process before `busy`"
+    )
 
     # Social and phone channels (docs/social-channels.md): the providers' API base URLs. Only tests and
     # air-gapped stand-ins change them; credentials are per inbox (sealed), never settings.

@@ -75,6 +75,12 @@ WEBSOCKETS_ACCEPTED: Final = Counter(
     registry=REGISTRY,
 )
 
+CHAT_POSTS_REFUSED: Final = Counter(
+    "kefu_chat_posts_refused_busy",
+    "Customers' chat messages refused with `busy`: the node had its limit of posts in flight.",
+    registry=REGISTRY,
+)
+
 OUTBOX_JOBS: Final = Counter(
     "kefu_outbox_jobs_finished",
     "Outbox job runs by job name and outcome (done, retry, dead, lost: another worker took it over).",

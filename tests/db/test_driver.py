@@ -55,7 +55,7 @@ def test_arguments_follow_the_dollar_positions_with_fixed_values_and_type_proces
 
 
 def test_statements_the_driver_cannot_run_alone_are_refused() -> None:
-    dialect = postgresql.asyncpg.dialect()  # type: ignore[attr-defined]
+    dialect = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
     # `updated_at` has a Python-side onupdate that SQLAlchemy's execution would have filled in.
     from kefu.conversations.models import Conversation
 

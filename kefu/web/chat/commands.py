@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from kefu.chat.actions import KnownChat, do_post_message, do_record_diagnostics, publish_customer_activity
+from kefu.chat.admission import RETRY_AFTER_MS, Busy
 from kefu.chat.bot_flow import Silence, do_bot_turn, find_choice
 from kefu.chat.limits import MESSAGES_PER_MINUTE
 from kefu.chat.quick_post import try_quick_post
@@ -84,7 +85,24 @@ async def handle(connection: ChatConnection, raw: str) -> None:
 
 
 async def post(connection: ChatConnection, frame: Post) -> None:
-    """Store the customer's message (opening the chat), ack it once committed, then echo it in order."""
+    """Store the customer's message (opening the chat), ack it once committed, then echo it in order.
+
+    Refused with `busy` (nothing stored, no rate-limit slot spent) while the node has its limit of
+    posts in flight (kefu.chat.admission).
+    """
+    try:
+        with connection.runtime.chat_limits.posts.admitted():
+            await _post(connection, frame)
+    except Busy:
+        raise ProtocolError(
+            "busy",
+            "the server is busy; send the message again in a moment",
+            client_id=frame.client_id,
+            retry_after_ms=RETRY_AFTER_MS,
+        ) from None
+
+
+async def _post(connection: ChatConnection, frame: Post) -> None:
     visitor = connection.customer.visitor_id.hex
     within = connection.limiter.hit("connection")
     if not within and connection.limiter.refused_in_a_row("connection") > HARD_LIMIT_REFUSALS:

@@ -304,6 +304,8 @@ class ChatConnection:
                 frame: dict[str, Any] = {"type": "error", "code": exc.code, "message": str(exc)}
                 if exc.client_id:
                     frame["client_id"] = exc.client_id
+                if exc.retry_after_ms is not None:
+                    frame["retry_after_ms"] = exc.retry_after_ms
                 await self.send(frame)
                 if exc.code == "too_large":
                     raise Closed(CLOSE_PROTOCOL) from None

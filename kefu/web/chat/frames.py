@@ -18,10 +18,13 @@ ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 class ProtocolError(Exception):
     """The client sent something we cannot use; answered with an error frame."""
 
-    def __init__(self, code: str, message: str, *, client_id: str | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, *, client_id: str | None = None, retry_after_ms: int | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.client_id = client_id
+        self.retry_after_ms = retry_after_ms
 
 
 CLOSE_PROTOCOL: Final = 4400

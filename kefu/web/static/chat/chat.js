@@ -1046,6 +1046,12 @@
   function onError(frame) {
     const texts = { rate_limited: T.rate_limited, conversation_closed: T.conversation_closed, ...(T.trust_errors || {}) };
     const item = typeof frame.client_id === "string" ? state.outbox.get(frame.client_id) : null;
+    if (frame.code === "busy" && item) {
+      // Not stored: send it again after the server's pause plus jitter, still shown as sending.
+      const pause = Number.isInteger(frame.retry_after_ms) && frame.retry_after_ms > 0 ? frame.retry_after_ms : 1000;
+      setTimeout(() => { if (state.outbox.has(item.client_id) && !item.failed) transmit(item); }, pause * (1 + Math.random()));
+      return;
+    }
     const asked = typeof frame.client_id === "string" ? null : state.asked; // about a message, not a request
     if (asked) state.asked = null;
     if (item) {
