@@ -42,7 +42,7 @@ _INSERT_TEAM = _insert_team()
 
 def test_arguments_follow_the_dollar_positions_with_fixed_values_and_type_processing() -> None:
     statement = select(literal("constant"), bindparam("when", type_=_TEAMS.c.created_at.type), bindparam("n"))
-    prepared = compile_for_driver(statement, postgresql.asyncpg.dialect())  # type: ignore[attr-defined]
+    prepared = compile_for_driver(statement, postgresql.asyncpg.dialect())  # type: ignore[no-untyped-call]
     assert "$1" in prepared.sql
     assert "$3" in prepared.sql
     naive = datetime(2026, 1, 1)
