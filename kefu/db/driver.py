@@ -25,6 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import greenlet_spawn
 
 
 @dataclass(frozen=True)
@@ -84,19 +85,21 @@ async def fetch_row(
     """
     prepared = compile_for_driver(statement, engine.dialect)
     arguments = prepared.arguments(params)
-    async with engine.connect() as connection:
-        sync_engine = engine.sync_engine
-        if sync_engine.dispatch.before_cursor_execute:
-            sync_engine.dispatch.before_cursor_execute(
-                connection.sync_connection, None, prepared.sql, tuple(arguments), None, False
-            )
-        pooled = await connection.get_raw_connection()
-        driver: asyncpg.Connection = pooled.driver_connection
-        try:
-            return await driver.fetchrow(prepared.sql, *arguments)
-        except BaseException as exc:
-            # A dead connection, or one left mid-statement by a cancelled caller, is not reused: the
-            # pool replaces it (SQLAlchemy's own execution does the same).
-            if driver.is_closed() or not isinstance(exc, asyncpg.PostgresError):
-                await connection.invalidate()
-            raise
+    sync_engine = engine.sync_engine
+    if sync_engine.dispatch.before_cursor_execute:
+        # No Connection object is made (that is half of a checkout's cost): listeners get None for it
+        # and for the cursor, and the statement and its positional parameters as usual.
+        sync_engine.dispatch.before_cursor_execute(None, None, prepared.sql, tuple(arguments), None, False)
+    pooled = await engine.raw_connection()
+    driver: asyncpg.Connection = pooled.driver_connection
+    try:
+        row = await driver.fetchrow(prepared.sql, *arguments)
+    except BaseException as exc:
+        # A dead connection, or one left mid-statement by a cancelled caller, is not reused: the pool
+        # replaces it (SQLAlchemy's own execution does the same).
+        if driver.is_closed() or not isinstance(exc, asyncpg.PostgresError):
+            await greenlet_spawn(pooled.invalidate)
+        await greenlet_spawn(pooled.close)
+        raise
+    await greenlet_spawn(pooled.close)  # back to the pool (nothing to roll back: no transaction began)
+    return row

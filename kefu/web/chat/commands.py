@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+import structlog
+
 from kefu.chat.actions import KnownChat, do_post_message, do_record_diagnostics, publish_customer_activity
 from kefu.chat.admission import RETRY_AFTER_MS, Busy
 from kefu.chat.bot_flow import Silence, do_bot_turn, find_choice
@@ -17,6 +19,7 @@ from kefu.core.clock import utcnow
 from kefu.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kefu.core.ratelimit import SlidingWindow
 from kefu.db.uow import transaction
+from kefu.events.types import Event
 from kefu.observability.context import bind_conversation
 from kefu.ratings.actions import do_rate
 from kefu.web.chat import trust_commands
@@ -42,6 +45,8 @@ from kefu.web.chat.ownership import own_conversation
 
 if TYPE_CHECKING:
     from kefu.web.chat.connection import ChatConnection
+
+log = structlog.get_logger(__name__)
 
 # Refusals in a row before the connection is dropped rather than answered.
 HARD_LIMIT_REFUSALS: Final = 3 * MESSAGES_PER_MINUTE
@@ -189,11 +194,24 @@ async def _quick_post(connection: ChatConnection, frame: Post) -> bool:
             await connection.flush()
     finally:
         # After the echo: the customer's own copy of the event then finds the message sent.
-        for event in posted.events:
-            await connection.runtime.bus.publish(event)
+        await _publish(connection, posted.events)
     if frame.body:
         await bot(connection, text=frame.body, choice=None)
     return True
+
+
+async def _publish(connection: ChatConnection, events: tuple[Event, ...]) -> None:
+    """Publish a stored message's events; a failure is logged, as after any commit (kefu.db.uow).
+
+    The message is durable and acknowledged: events only wake readers, who catch up on their next
+    event or safety read, so a bus that is down (or a Redis pool exhausted under overload) must not
+    close the customer's socket.
+    """
+    try:
+        for event in events:
+            await connection.runtime.bus.publish(event)
+    except Exception:
+        log.exception("chat_publish_failed", events=len(events))
 
 
 async def bot(connection: ChatConnection, *, text: str | None, choice: str | None) -> None:
