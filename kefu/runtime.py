@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from kefu.channels.adapter import ChannelAdapter
 from kefu.channels.factory import build_adapters
 from kefu.chat.limits import ChatLimits, create_chat_limits
+from kefu.db.driver import close_driver_connections
 from kefu.db.engine import create_engine, create_sessionmaker
 from kefu.events.bus import EventBus, install_bus
 from kefu.events.log import EventLog, MemoryEventLog, RedisEventLog
@@ -188,6 +189,7 @@ class Runtime:
         await self.chat_limits.close()
         if isinstance(self.bus.log, RedisEventLog):
             await self.bus.log.close()
+        await close_driver_connections(self.engine)
         await self.engine.dispose()
         await self.close_reports_replica()
 

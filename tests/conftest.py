@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kefu.db.cache import clear_config_caches
+from kefu.db.driver import close_driver_connections
 from kefu.db.engine import create_engine, create_sessionmaker
 from kefu.registry import load_models
 from kefu.runtime import Runtime
@@ -125,6 +126,7 @@ def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def _database_pool(tmp_root: Path) -> AsyncIterator[dict[str, Database]]:
     yield _databases
     for database in _databases.values():
+        await close_driver_connections(database.engine)
         await database.engine.dispose()
         if database.backend == "postgres":
             await _drop_pg_database(database.url)

@@ -5,8 +5,9 @@ On a path that is a single autocommitted statement (a customer's next chat messa
 own protocol work: the isolation level set and reset, the compiled-cache lookup, building the
 parameters, the execution context, the greenlet hop and the result rows (about a fifth of a busy
 chat node's CPU). The statement is still written with Core and compiled once by the engine's
-dialect; only the per-call layer is skipped. Connections come from the engine's pool, so pool size,
-recycling and shutdown stay in one place.
+dialect; only the per-call layer is skipped. Its connections are leased from the engine's pool
+(`LANE_CONNECTIONS` of its `POOL_SIZE`) and kept until `close_driver_connections`, which the runtime
+calls before disposing of the engine.
 
 A pooled connection is outside any transaction when it is checked out (SQLAlchemy begins one only
 when it executes something), so the statement commits on its own. Listeners of the engine's
@@ -15,14 +16,18 @@ when it executes something), so the statement commits on its own. Listeners of t
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
@@ -76,10 +81,75 @@ def compile_for_driver(statement: ClauseElement, dialect: Dialect) -> DriverStat
     return DriverStatement(str(compiled), names, fixed, processors)
 
 
+# Connections of each engine's pool (kefu.db.engine.POOL_SIZE) that driver statements keep checked out:
+# a checkout from SQLAlchemy's pool (a queue wait with a timeout, a greenlet hop each way) cost a
+# tenth of a busy chat node's CPU. The rest of the pool stays for everything else.
+LANE_CONNECTIONS: Final = 10
+# As SQLAlchemy's pool: a statement that waits this long for a connection fails.
+LANE_TIMEOUT_SECONDS: Final = 30.0
+
+
+class _Lane:
+    """Up to `size` pooled connections leased for driver statements, handed out one caller at a time."""
+
+    def __init__(self, engine: AsyncEngine, size: int) -> None:
+        self._engine = engine
+        self._size = size
+        self._leased = 0
+        self._idle: asyncio.Queue[PoolProxiedConnection] = asyncio.Queue()
+        self._closed = False
+
+    async def acquire(self) -> PoolProxiedConnection:
+        if self._closed:
+            raise RuntimeError("the engine's driver connections are closed")
+        if self._idle.empty() and self._leased < self._size:
+            self._leased += 1
+            try:
+                return await self._engine.raw_connection()
+            except BaseException:
+                self._leased -= 1
+                raise
+        async with asyncio.timeout(LANE_TIMEOUT_SECONDS):
+            return await self._idle.get()
+
+    async def release(self, pooled: PoolProxiedConnection, *, broken: bool) -> None:
+        if not broken and not self._closed:
+            self._idle.put_nowait(pooled)
+            return
+        self._leased -= 1
+        if broken:
+            await greenlet_spawn(pooled.invalidate)
+        await greenlet_spawn(pooled.close)  # back to the pool (nothing to roll back: no transaction)
+        if broken and not self._closed and self._idle.empty():
+            # Callers may be waiting for a connection that will not come back: lease them another.
+            with contextlib.suppress(Exception):
+                replacement = await self.acquire()
+                self._idle.put_nowait(replacement)
+
+    async def close(self) -> None:
+        self._closed = True
+        while not self._idle.empty():
+            self._leased -= 1
+            await greenlet_spawn(self._idle.get_nowait().close)
+
+
+_lanes: weakref.WeakKeyDictionary[AsyncEngine, _Lane] = weakref.WeakKeyDictionary()
+
+
+async def close_driver_connections(engine: AsyncEngine) -> None:
+    """Give the connections leased for driver statements back to `engine`'s pool (before `dispose`).
+
+    Ones in use go back when their statement ends. The engine can run driver statements again later.
+    """
+    lane = _lanes.pop(engine, None)
+    if lane is not None:
+        await lane.close()
+
+
 async def fetch_row(
     engine: AsyncEngine, statement: ClauseElement, params: Mapping[str, Any]
 ) -> asyncpg.Record | None:
-    """Run `statement` as one autocommitted statement on a pooled connection; its first row.
+    """Run `statement` as one autocommitted statement on a leased connection; its first row.
 
     Rows come as the driver returns them (UUIDs as asyncpg's UUID type, a `uuid.UUID` subclass).
     """
@@ -87,19 +157,21 @@ async def fetch_row(
     arguments = prepared.arguments(params)
     sync_engine = engine.sync_engine
     if sync_engine.dispatch.before_cursor_execute:
-        # No Connection object is made (that is half of a checkout's cost): listeners get None for it
-        # and for the cursor, and the statement and its positional parameters as usual.
+        # No Connection object is made: listeners get None for it and for the cursor, and the
+        # statement and its positional parameters as usual.
         sync_engine.dispatch.before_cursor_execute(None, None, prepared.sql, tuple(arguments), None, False)
-    pooled = await engine.raw_connection()
+    lane = _lanes.get(engine)
+    if lane is None:
+        lane = _lanes[engine] = _Lane(engine, LANE_CONNECTIONS)
+    pooled = await lane.acquire()
     driver: asyncpg.Connection = pooled.driver_connection
     try:
         row = await driver.fetchrow(prepared.sql, *arguments)
     except BaseException as exc:
         # A dead connection, or one left mid-statement by a cancelled caller, is not reused: the pool
         # replaces it (SQLAlchemy's own execution does the same).
-        if driver.is_closed() or not isinstance(exc, asyncpg.PostgresError):
-            await greenlet_spawn(pooled.invalidate)
-        await greenlet_spawn(pooled.close)
+        broken = driver.is_closed() or not isinstance(exc, asyncpg.PostgresError)
+        await lane.release(pooled, broken=broken)
         raise
-    await greenlet_spawn(pooled.close)  # back to the pool (nothing to roll back: no transaction began)
+    await lane.release(pooled, broken=False)
     return row

@@ -3,6 +3,7 @@ would send, committed on their own, visible to engine listeners, and a broken co
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -12,8 +13,9 @@ from sqlalchemy import bindparam, event, func, insert, literal, select, text, up
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kefu.core.ids import new_id
+from kefu.db import driver
 from kefu.db.base import table_of
-from kefu.db.driver import compile_for_driver, fetch_row
+from kefu.db.driver import close_driver_connections, compile_for_driver, fetch_row
 from kefu.db.engine import create_engine
 from kefu.inboxes.models import Team
 from tests.conftest import Database
@@ -104,11 +106,14 @@ async def test_a_row_is_committed_returned_and_seen_by_listeners(db: Database) -
 
 
 @pytest.mark.postgres
-async def test_a_connection_killed_under_it_is_not_handed_out_again(db: Database) -> None:
+async def test_a_connection_killed_under_it_is_not_handed_out_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if db.backend != "postgres":
         pytest.skip("the driver path is asyncpg's")
     whoami = select(func.pg_backend_pid().label("pid"))
-    await db.engine.dispose()  # one pooled connection from here on, so the next call gets it back
+    await close_driver_connections(db.engine)
+    monkeypatch.setattr(driver, "LANE_CONNECTIONS", 1)  # so the next statement gets it back
     first = await fetch_row(db.engine, whoami, {})
     assert first is not None
     admin = create_engine(db.url)
@@ -117,8 +122,38 @@ async def test_a_connection_killed_under_it_is_not_handed_out_again(db: Database
             await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first["pid"]})
     finally:
         await admin.dispose()
-    with pytest.raises(Exception):  # noqa: B017 - whichever error the dead socket gives
-        await fetch_row(db.engine, whoami, {})
-    again = await fetch_row(db.engine, whoami, {})
-    assert again is not None
-    assert again["pid"] != first["pid"]
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - whichever error the dead socket gives
+            await fetch_row(db.engine, whoami, {})
+        again = await fetch_row(db.engine, whoami, {})
+        assert again is not None
+        assert again["pid"] != first["pid"]
+    finally:
+        await close_driver_connections(db.engine)  # later tests lease at the usual size
+
+
+@pytest.mark.postgres
+async def test_statements_share_a_few_leased_connections_and_give_them_back(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if db.backend != "postgres":
+        pytest.skip("the driver path is asyncpg's")
+    await close_driver_connections(db.engine)
+    monkeypatch.setattr(driver, "LANE_CONNECTIONS", 2)
+    slow = select(func.pg_backend_pid().label("pid"), func.pg_sleep(0.05).label("slept"))
+    pool = db.engine.sync_engine.pool
+    try:
+        tasks = [asyncio.create_task(fetch_row(db.engine, slow, {})) for _ in range(8)]
+        await asyncio.sleep(0.02)
+        tasks[-1].cancel()  # a caller that leaves while waiting takes no connection with it
+        rows = await asyncio.gather(*tasks[:-1])
+        with pytest.raises(asyncio.CancelledError):
+            await tasks[-1]
+        assert len({row["pid"] for row in rows if row is not None}) == 2
+        assert pool.checkedout() == 2  # type: ignore[attr-defined]  # kept for the next statements
+        again = await fetch_row(db.engine, slow, {})
+        assert again is not None
+        assert again["pid"] in {row["pid"] for row in rows if row is not None}
+    finally:
+        await close_driver_connections(db.engine)
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
