@@ -151,6 +151,7 @@ class Tracker:
     def on_send(self, client_id: str, at: float) -> None:
         self.sent[client_id] = at
         self.send_times.append(at)
+        self.settled.clear()  # set again once this one is acked and heard (the drain waits for it)
 
     def on_ack(self, client_id: str, conversation_id: str, seq: int) -> None:
         waiter = self.waiters.pop(client_id, None)
@@ -434,6 +435,8 @@ async def run_client(spec: dict[str, Any], conn: Connection) -> None:
                 "ack_times": tracker.ack_times,
                 "lags": lags,
                 "errors": dict(tracker.errors),
+                # What the run ended with: never acked (by client id), or acked and never heard.
+                "missing": {"not acked": sorted(tracker.sent), "acked, not heard": sorted(tracker.acked)},
                 "samples": (start_sample, end_sample),
                 "agent_sockets": len(agents),
             },
@@ -817,6 +820,7 @@ def summarise(results: list[dict[str, Any]], start: float, end: float | None) ->
         "agent_frames_per_s": frames / sample_seconds,
         "agent_sockets": sum(r["agent_sockets"] for r in results),
         "errors": dict(errors),
+        "missing": {k: [m for r in results for m in r["missing"][k]][:10] for k in results[0]["missing"]},
     }
 
 
