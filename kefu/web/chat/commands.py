@@ -154,6 +154,7 @@ async def _post(connection: ChatConnection, frame: Post) -> None:
         bind_conversation(posted.conversation.id)
         connection.sent_seq = 0
         connection.topics_changed.set()
+        connection.follow()
         await connection.refresh_state(force=True)
         await connection.flush()
     if posted.created and frame.body:

@@ -76,6 +76,9 @@ class ChatConnection:
         # The chat whose bot handed over (it never speaks there again): no bot turn is read for it.
         self.bot_done_in: uuid.UUID | None = None
         self.pending_diagnostics: dict[str, Any] | None = None
+        # The socket's task group (set by the route) and whether the event pump runs in it yet.
+        self.tasks: asyncio.TaskGroup | None = None
+        self._pumping = False
 
     def file_url(self, attachment_id: uuid.UUID) -> str:
         """A signed, day-long download link of a chat file (an <img> cannot send the visitor token)."""
@@ -213,6 +216,14 @@ class ChatConnection:
         if self.conversation_id is None:
             return []
         return [customer_topic(self.conversation_id), staff_topic(self.conversation_id)]
+
+    def follow(self) -> None:
+        """Start the event pump once the socket has a conversation. Most idle sockets (a page view
+        with the launcher closed) never open one, and then run no task besides the socket's own."""
+        if self._pumping or self.tasks is None or self.conversation_id is None:
+            return
+        self._pumping = True
+        self.tasks.create_task(self.pump())
 
     async def pump(self) -> None:
         """Follow the conversation's events (resubscribing when the chat is opened) and poll now and then."""

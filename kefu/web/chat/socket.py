@@ -141,8 +141,9 @@ async def chat_socket(websocket: WebSocket) -> None:
         )
         await _welcome(connection, hello, issue_visitor_token(secret, visitor_id))
         async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(connection.pump())
-            tasks.create_task(connection.receive())
+            connection.tasks = tasks
+            connection.follow()
+            await connection.receive()
     except* WebSocketDisconnect:
         close_code = 0
     except* Closed as group:
