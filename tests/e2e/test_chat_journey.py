@@ -4,11 +4,12 @@ and again after a reload, with nothing shown twice."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, FrameLocator, Page, expect
+from playwright.async_api import Browser, BrowserContext, FrameLocator, Page, WebSocketRoute, expect
 
 from tests.e2e.conftest import AGENT_EMAIL, AGENT_PASSWORD, LiveServer, checked_page, run_server
 from tests.e2e.exchange_site import ExchangeSite
@@ -117,3 +118,36 @@ async def test_bot_article_handoff_agent_reply_and_reload(
     seqs = await chat.locator(".msg[data-seq]").evaluate_all("els => els.map(e => e.dataset.seq)")
     assert len(seqs) == len(set(seqs))
     assert [int(s) for s in seqs] == sorted(int(s) for s in seqs)
+
+
+async def test_a_busy_server_gets_the_message_again_without_the_customer_seeing_a_failure(
+    customer: Page, exchange: ExchangeSite, server: LiveServer
+) -> None:
+    """The widget's answer to `busy` (kefu.chat.admission): the same message again after the pause,
+    still shown as sending, never as failed. The first send of each message is refused on its way."""
+    refused: list[str] = []
+
+    def route(page_side: WebSocketRoute) -> None:
+        server_side = page_side.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "message" and frame["client_id"] not in refused:
+                refused.append(frame["client_id"])
+                busy = {"type": "error", "code": "busy", "message": "busy", "retry_after_ms": 300}
+                page_side.send(json.dumps(busy | {"client_id": frame["client_id"]}))
+                return
+            server_side.send(message)
+
+        page_side.on_message(from_page)
+
+    await customer.route_web_socket(re.compile(r".*/chat/ws$"), route)
+    chat = await open_widget(customer, exchange)
+    await chat.locator("#chat-input").fill("Is anyone there?")
+    await chat.locator("#chat-input").press("Enter")
+    bubble = chat.locator(".msg-customer", has_text="Is anyone there?")
+    await expect(bubble).to_have_attribute("data-delivery", "pending")
+    await expect(bubble).not_to_have_attribute("data-delivery", re.compile(".*"))  # acked on the resend
+    await expect(bubble).to_have_count(1)
+    await expect(chat.locator(".msg-customer .msg-retry")).to_have_count(0)
+    assert len(refused) == 1
