@@ -128,13 +128,23 @@ _GIVE_BACK: Final = (
 
 
 @dataclass(frozen=True)
-class QuickPosted:
-    """The stored message and what the ack tells the customer about their chat."""
+class QuickChat:
+    """The chat's fields the statement returns: for the ack (reference, status, assignee) and the events."""
 
-    message: Message
+    id: uuid.UUID
     reference: str
     status: str
+    priority: str
+    team_id: uuid.UUID | None
     assignee_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class QuickPosted:
+    """The stored message and its chat as the statement left it."""
+
+    message: Message
+    chat: QuickChat
     # The staff and customer `message.created`, to publish (the message is durable already).
     events: tuple[Event, ...]
 
@@ -175,24 +185,12 @@ async def _refresh(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         log.warning("quick_post_refresh_failed", exc_info=True)
 
 
-@dataclass(frozen=True)
-class _Bumped:
-    """The chat's fields the statement returns, for the ack and the events."""
-
-    id: uuid.UUID
-    reference: str
-    status: str
-    priority: str
-    team_id: uuid.UUID | None
-    assignee_id: uuid.UUID | None
-
-
 def _uuid(value: uuid.UUID | None) -> uuid.UUID | None:
     # The driver's UUID subclass, as the ORM would have it (plain uuid.UUID).
     return None if value is None else uuid.UUID(int=value.int)
 
 
-def _events(chat: _Bumped, message: Message) -> tuple[Event, Event]:
+def _events(chat: QuickChat, message: Message) -> tuple[Event, Event]:
     """The staff and customer `message.created`, as `kefu.conversations.timeline` builds them.
 
     Built without validation: every field comes from this module or the stored row, and the bus
@@ -265,7 +263,7 @@ async def try_quick_post(
     values["seq"] = row["inserted_seq"]
     message = Message(**values)
     set_committed_value(message, "attachments", [])
-    bumped = _Bumped(
+    chat = QuickChat(
         id=conversation_id,
         reference=row["reference"],
         status=row["status"],
@@ -273,10 +271,4 @@ async def try_quick_post(
         team_id=_uuid(row["team_id"]),
         assignee_id=_uuid(row["assignee_id"]),
     )
-    return QuickPosted(
-        message,
-        bumped.reference,
-        bumped.status,
-        bumped.assignee_id,
-        _events(bumped, message),
-    )
+    return QuickPosted(message, chat, _events(chat, message))

@@ -92,27 +92,27 @@ LANE_TIMEOUT_SECONDS: Final = 30.0
 class _Lane:
     """Up to `size` pooled connections leased for driver statements, handed out one caller at a time."""
 
-    def __init__(self, engine: AsyncEngine, size: int) -> None:
-        self._engine = engine
+    # Not holding the engine: the lanes are kept by engine in a weak mapping.
+    def __init__(self, size: int) -> None:
         self._size = size
         self._leased = 0
         self._idle: asyncio.Queue[PoolProxiedConnection] = asyncio.Queue()
         self._closed = False
 
-    async def acquire(self) -> PoolProxiedConnection:
+    async def acquire(self, engine: AsyncEngine) -> PoolProxiedConnection:
         if self._closed:
             raise RuntimeError("the engine's driver connections are closed")
         if self._idle.empty() and self._leased < self._size:
             self._leased += 1
             try:
-                return await self._engine.raw_connection()
+                return await engine.raw_connection()
             except BaseException:
                 self._leased -= 1
                 raise
         async with asyncio.timeout(LANE_TIMEOUT_SECONDS):
             return await self._idle.get()
 
-    async def release(self, pooled: PoolProxiedConnection, *, broken: bool) -> None:
+    async def release(self, engine: AsyncEngine, pooled: PoolProxiedConnection, *, broken: bool) -> None:
         if not broken and not self._closed:
             self._idle.put_nowait(pooled)
             return
@@ -123,7 +123,7 @@ class _Lane:
         if broken and not self._closed and self._idle.empty():
             # Callers may be waiting for a connection that will not come back: lease them another.
             with contextlib.suppress(Exception):
-                replacement = await self.acquire()
+                replacement = await self.acquire(engine)
                 self._idle.put_nowait(replacement)
 
     async def close(self) -> None:
@@ -162,8 +162,8 @@ async def fetch_row(
         sync_engine.dispatch.before_cursor_execute(None, None, prepared.sql, tuple(arguments), None, False)
     lane = _lanes.get(engine)
     if lane is None:
-        lane = _lanes[engine] = _Lane(engine, LANE_CONNECTIONS)
-    pooled = await lane.acquire()
+        lane = _lanes[engine] = _Lane(LANE_CONNECTIONS)
+    pooled = await lane.acquire(engine)
     driver: asyncpg.Connection = pooled.driver_connection
     try:
         row = await driver.fetchrow(prepared.sql, *arguments)
@@ -171,7 +171,7 @@ async def fetch_row(
         # A dead connection, or one left mid-statement by a cancelled caller, is not reused: the pool
         # replaces it (SQLAlchemy's own execution does the same).
         broken = driver.is_closed() or not isinstance(exc, asyncpg.PostgresError)
-        await lane.release(pooled, broken=broken)
+        await lane.release(engine, pooled, broken=broken)
         raise
-    await lane.release(pooled, broken=False)
+    await lane.release(engine, pooled, broken=False)
     return row

@@ -93,7 +93,7 @@ async def test_a_quiet_chat_is_stored_in_one_statement_as_the_general_path_would
         assert await _state(db, known.conversation_id) == before
         return
     assert posted is not None
-    assert (posted.message.seq, posted.status, posted.assignee_id) == (3, "new", None)
+    assert (posted.message.seq, posted.chat.status, posted.chat.assignee_id) == (3, "new", None)
     last_seq, seqs, sla = await _state(db, known.conversation_id)
     assert (last_seq, seqs) == (3, [1, 2, 3])
     assert sla == before[2]  # the clocks did not move, as the SLA step would have left them

@@ -153,7 +153,6 @@ async def _post(connection: ChatConnection, frame: Post) -> None:
         connection.conversation_id = posted.conversation.id
         bind_conversation(posted.conversation.id)
         connection.sent_seq = 0
-        connection.topics_changed.set()
         connection.follow()
         await connection.refresh_state(force=True)
         await connection.flush()
@@ -182,9 +181,8 @@ async def _quick_post(connection: ChatConnection, frame: Post) -> bool:
     if posted is None:
         return False
     try:
-        described = await connection.describe_parts(
-            known.conversation_id, posted.reference, posted.status, posted.assignee_id
-        )
+        chat = posted.chat
+        described = await connection.describe_parts(chat.id, chat.reference, chat.status, chat.assignee_id)
         ack = {
             "type": "ack",
             "client_id": frame.client_id,

@@ -69,7 +69,7 @@ class ChatConnection:
         # The assignee's display name, looked up once per assignee rather than once per message.
         self._assignee: tuple[uuid.UUID, str | None] | None = None
         self.limiter = SlidingWindow(MESSAGES_PER_MINUTE, 60.0)
-        self.topics_changed = asyncio.Event()
+        self._topics_changed = asyncio.Event()
         self._flush_lock = asyncio.Lock()
         self._last_state: tuple[str, str | None] | None = None
         self.diagnostics_sent = False
@@ -218,8 +218,10 @@ class ChatConnection:
         return [customer_topic(self.conversation_id), staff_topic(self.conversation_id)]
 
     def follow(self) -> None:
-        """Start the event pump once the socket has a conversation. Most idle sockets (a page view
-        with the launcher closed) never open one, and then run no task besides the socket's own."""
+        """Follow the events of the socket's conversation (now set, or changed): a running pump
+        subscribes again, else the pump starts. Most idle sockets (a page view with the launcher
+        closed) never open a chat, and then run no task besides the socket's own."""
+        self._topics_changed.set()
         if self._pumping or self.tasks is None or self.conversation_id is None:
             return
         self._pumping = True
@@ -228,10 +230,10 @@ class ChatConnection:
     async def pump(self) -> None:
         """Follow the conversation's events (resubscribing when the chat is opened) and poll now and then."""
         while True:
-            self.topics_changed.clear()
+            self._topics_changed.clear()
             topics = self.topics()
             if not topics:
-                await self._wait_for(self.topics_changed.wait(), SAFETY_POLL_SECONDS)
+                await self._wait_for(self._topics_changed.wait(), SAFETY_POLL_SECONDS)
                 continue
             try:
                 async with self.runtime.bus.subscribe(topics, hold=self._needless) as events:
@@ -255,7 +257,7 @@ class ChatConnection:
                 await awaitable
 
     async def _follow(self, events: AsyncIterator[Event]) -> None:
-        changed = asyncio.ensure_future(self.topics_changed.wait())
+        changed = asyncio.ensure_future(self._topics_changed.wait())
         following: asyncio.Future[Event] | None = None
         try:
             while True:
