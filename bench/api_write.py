@@ -40,6 +40,8 @@ WARM_UP_CONCURRENCY = 4
 WARM_UP_SECONDS = 3
 PG_ADMIN = os.environ.get("KEFU_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
+CUSTOMERS = 1000  # as in WRK_SCRIPT's `counter % 1000`
+
 WRK_SCRIPT = textwrap.dedent(
     """
     local counter = 0
@@ -132,6 +134,36 @@ def run_wrk(
     }
 
 
+def request_body(counter: int) -> str:
+    """What the wrk script sends as its `counter`-th request (kept in step with WRK_SCRIPT)."""
+    return (
+        f'{{"subject":"Deposit missing","body":"USDT deposit not credited {counter}","category":"deposit",'
+        f'"customer":{{"email":"bench{counter % CUSTOMERS}@example.com"}},'
+        '"form_fields":{"asset":"USDT","network":"TRC20"}}'
+    )
+
+
+def seed_customers(url: str, headers: dict[str, str]) -> None:
+    """One request per recurring customer, so that every measured request is for a known one (a
+    warm-up by time alone reaches fewer of them on a slower server)."""
+
+    async def send_all() -> None:
+        json_headers = {**headers, "content-type": "application/json"}
+        async with httpx.AsyncClient(timeout=30, headers=json_headers) as http:
+            pending = list(range(CUSTOMERS))
+
+            async def sender() -> None:
+                while pending:
+                    body = request_body(pending.pop())
+                    response = await http.post(url, content=body)
+                    if response.status_code >= 300:
+                        raise RuntimeError(f"seeding failed: {response.status_code} {response.text[:200]}")
+
+            await asyncio.gather(*(sender() for _ in range(WARM_UP_CONCURRENCY)))
+
+    asyncio.run(send_all())
+
+
 def make_database(backend: str, workdir: Path, names: list[str]) -> dict[str, str]:
     """A fresh database for each name (a Kefu build or the bare app) on a backend."""
     if backend == "sqlite":
@@ -190,6 +222,7 @@ def measure(
     log = run["script"].with_name(f"server-{uuid.uuid4().hex[:8]}.log")
     database = str(env.get("KEFU_DATABASE_URL") or env.get("BARE_DATABASE_URL") or "").rpartition("/")[2]
     with process(cmd, env, ready, cwd=root, log=log) as pid:
+        seed_customers(target, run["headers"])
         run_wrk(target, WARM_UP_CONCURRENCY, WARM_UP_SECONDS, run["headers"], run["script"])
         for level in run["levels"]:
             # CPU per request, from /proc: much steadier than throughput on a shared machine.

@@ -233,6 +233,23 @@ async def resolve_api_token(session: AsyncSession, token: str) -> AgentActor | N
     return live.actor
 
 
+def cached_api_token_actor(token: str) -> AgentActor | None:
+    """The actor of a live token as this process already knows it, with no I/O; None when the
+    token is not cached as live, has expired, or is due a last-used write (`resolve_api_token`
+    decides those, inside a transaction)."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    live = LIVE_TOKENS.fresh(digest(token))
+    if live is None:
+        return None
+    now = utcnow()
+    if live.expires_at is not None and live.expires_at <= now:
+        return None
+    if live.last_used_at is None or now - live.last_used_at >= LAST_USED_RESOLUTION:
+        return None
+    return live.actor
+
+
 async def list_api_tokens(session: AsyncSession, *, agent_id: uuid.UUID) -> Sequence[ApiToken]:
     """The agent's tokens (revoked ones included), newest first; gate with `access_agent_by_id`."""
     query = select(ApiToken).where(ApiToken.agent_id == agent_id).order_by(ApiToken.created_at.desc())

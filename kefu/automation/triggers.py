@@ -191,9 +191,7 @@ async def process_change(session: AsyncSession, change: ConversationChange) -> N
     rules = await load_active_triggers(session, kinds)
     if not rules:
         return
-    needs_first = any(isinstance(c, TEXT_CONDITIONS) for rule in rules for c in rule.conditions)
-    first_message = await _first_message_text(session, change) if needs_first else ""
-    message = change.message.body if change.message is not None else ""
+    first_message, message = await _texts(session, change, rules)
     changed = set(change.changed - {"message"})
     conversation = change.conversation
     for rule in rules:
@@ -203,6 +201,32 @@ async def process_change(session: AsyncSession, change: ConversationChange) -> N
         if not matches_all(rule.conditions, snapshot):
             continue
         changed |= await apply_actions(session, conversation, rule.actions, trigger_name=rule.name)
+
+
+async def _texts(
+    session: AsyncSession, change: ConversationChange, rules: Sequence[TriggerRule]
+) -> tuple[str, str]:
+    """(the first message's text when a condition reads it, else "", the change's message text)."""
+    needs_first = any(isinstance(c, TEXT_CONDITIONS) for rule in rules for c in rule.conditions)
+    first_message = await _first_message_text(session, change) if needs_first else ""
+    return first_message, change.message.body if change.message is not None else ""
+
+
+async def quiet_on_opening(session: AsyncSession, change: ConversationChange) -> bool:
+    """Pipeline QUIET_ON_OPENING check: no trigger woken by `change` matches it, so none acts (a
+    trigger sees only earlier triggers' changes, and there would be none)."""
+    kinds = kinds_of(change)
+    rules = await load_active_triggers(session, kinds) if kinds else []
+    if not rules:
+        return True
+    first_message, message = await _texts(session, change, rules)
+    snapshot = snapshot_of(
+        change.conversation,
+        first_message=first_message,
+        message=message,
+        changed=frozenset(change.changed - {"message"}),
+    )
+    return not any(matches_all(rule.conditions, snapshot) for rule in rules)
 
 
 SECURITY_TRIGGER = "Security category: urgent, Security team"

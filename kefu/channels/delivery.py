@@ -35,17 +35,28 @@ CHANNEL_DELIVER: Final = "channel.deliver"
 MAX_ATTEMPTS: Final = 10
 
 
+def _delivers(change: ConversationChange) -> bool:
+    """Whether `change` is an agent's public reply on a social channel (which is sent there)."""
+    message = change.message
+    channel = change.conversation.channel
+    return (
+        message is not None
+        and channel in IDENTITY_OF
+        and channel != ChannelKind.PHONE  # a phone conversation is answered by calling back
+        and message.kind == MessageKind.REPLY
+        and message.author_kind == AuthorKind.AGENT
+    )
+
+
+async def quiet_on_opening(_session: AsyncSession, change: ConversationChange) -> bool:
+    """Pipeline QUIET_ON_OPENING check: nothing to deliver."""
+    return not _delivers(change)
+
+
 async def process_change(session: AsyncSession, change: ConversationChange) -> None:
     """Pipeline processor: queue delivery of an agent's public reply on a social or phone channel."""
     message = change.message
-    conversation = change.conversation
-    if (
-        message is None
-        or conversation.channel not in IDENTITY_OF
-        or conversation.channel == ChannelKind.PHONE  # a phone conversation is answered by calling back
-        or message.kind != MessageKind.REPLY
-        or message.author_kind != AuthorKind.AGENT
-    ):
+    if message is None or not _delivers(change):
         return
     await enqueue(
         session,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import String, any_, bindparam, select
 from sqlalchemy.dialects import postgresql
@@ -140,7 +141,30 @@ async def _insert_opening(
     raise Conflict("could not allocate a conversation reference; retry")
 
 
-async def do_create_conversation(
+@dataclass
+class Opening:
+    """A conversation about to be opened: every row decided, nothing written yet."""
+
+    given: list[Identity]  # the customer's handles, when the caller named the customer
+    contact_id: uuid.UUID | None  # the customer, when the caller is the customer
+    values: dict[str, object]  # the conversation row (its reference is drawn when written)
+    first_values: dict[str, object]  # its first message
+    tags: list[str]
+    # The conversation as an unsaved object: what processors predict from and check.
+    draft: Conversation
+    predicted: list[ExtraRow]  # rows processors asked to write with it (the SLA clocks)
+    subject_kinds: tuple[str, ...]  # what redaction removed from the subject
+    field_kinds: tuple[str, ...]  # and from the form fields
+
+    @property
+    def redacted(self) -> bool:
+        """Whether redaction removed anything (it is audited, and a customer warned)."""
+        data = self.first_values["data"]
+        body_kinds = data.get(REDACTED_KEY) if isinstance(data, dict) else None
+        return bool(self.subject_kinds or self.field_kinds or body_kinds)
+
+
+async def prepare_opening(
     session: AsyncSession,
     actor: Actor,
     data: ConversationCreate,
@@ -149,14 +173,9 @@ async def do_create_conversation(
     inbox_id: uuid.UUID | None = None,
     route_to_team: uuid.UUID | None = None,
     message_data: dict[str, object] | None = None,
-) -> tuple[Conversation, bool, Message | None]:
-    """Open a conversation with its first message; returns (conversation, created, first message).
-
-    Customers open conversations for themselves; agents and API clients name the customer.
-    A repeated `client_id` for the same customer returns the original conversation.
-    `route_to_team` is the team chosen by routing (an inbox's team) when the caller named none.
-    `message_data`: channel facts stored with the first message (an email's headers and verdict).
-    """
+) -> Opening:
+    """Check the request and build the rows `do_create_conversation` writes (see there); nothing is
+    written, and with every configuration cached nothing is read either."""
     given: list[Identity] = []
     contact_id: uuid.UUID | None = None
     if isinstance(actor, CustomerActor):
@@ -211,20 +230,75 @@ async def do_create_conversation(
         created_at=now,
     )
     tags = sorted(set(data.tags))
-    # Rows the pipeline will want (the SLA clocks) go into the same statement when predictable.
     draft = Conversation(**values)
+    # Rows the pipeline will want (the SLA clocks) go into the same statement when predictable.
     predicted = await predict_opening_rows(session, draft)
+    return Opening(
+        given, contact_id, values, first_values, tags, draft, predicted, subject.kinds, field_kinds
+    )
+
+
+def set_tags_written(conversation: Conversation, tags: Sequence[str]) -> None:
+    """`conversation.tags` as written with it (after `adopt`: set before, the tag objects would be
+    added to the session and inserted a second time)."""
+    set_committed_value(
+        conversation, "tag_rows", [ConversationTag(conversation_id=conversation.id, tag=t) for t in tags]
+    )
+
+
+def created_event(conversation: Conversation) -> Event:
+    """`conversation.created`, for staff watching the inbox."""
+    return Event(
+        name=EventName.CONVERSATION_CREATED,
+        topics=recipients.conversation_topics(conversation),
+        payload=recipients.conversation_payload(conversation),
+    )
+
+
+async def do_create_conversation(
+    session: AsyncSession,
+    actor: Actor,
+    data: ConversationCreate,
+    *,
+    channel: ChannelKind,
+    inbox_id: uuid.UUID | None = None,
+    route_to_team: uuid.UUID | None = None,
+    message_data: dict[str, object] | None = None,
+) -> tuple[Conversation, bool, Message | None]:
+    """Open a conversation with its first message; returns (conversation, created, first message).
+
+    Customers open conversations for themselves; agents and API clients name the customer.
+    A repeated `client_id` for the same customer returns the original conversation.
+    `route_to_team` is the team chosen by routing (an inbox's team) when the caller named none.
+    `message_data`: channel facts stored with the first message (an email's headers and verdict).
+    """
+    opening = await prepare_opening(
+        session,
+        actor,
+        data,
+        channel=channel,
+        inbox_id=inbox_id,
+        route_to_team=route_to_team,
+        message_data=message_data,
+    )
+    values, first_values, tags, predicted = (
+        opening.values,
+        opening.first_values,
+        opening.tags,
+        opening.predicted,
+    )
+    contact_id = opening.contact_id
     written = False
-    if given:
+    if opening.given:
         conn = await session.connection()
         if conn.dialect.name == "postgresql":
             contact_id, written = await open_for_known_customer(
-                conn, given, values, first_values, tags, predicted
+                conn, opening.given, values, first_values, tags, predicted
             )
         if contact_id is None:
             assert data.customer is not None
             contact_id = await _resolve_identities(
-                session, given, name=data.customer.name, locale=data.locale
+                session, opening.given, name=data.customer.name, locale=data.locale
             )
         values["contact_id"] = contact_id
     assert contact_id is not None
@@ -247,24 +321,18 @@ async def do_create_conversation(
             return raced, False, None
     # Persistent without a flush (a Core insert wrote it); later changes to it are saved as UPDATEs.
     # What was decided while writing (the customer, a reference drawn again after a collision).
+    draft = opening.draft
     draft.contact_id, draft.reference = contact_id, str(values["reference"])
     conversation = adopt(session, draft)
-    set_committed_value(
-        conversation, "tag_rows", [ConversationTag(conversation_id=conversation.id, tag=t) for t in tags]
-    )
+    set_tags_written(conversation, tags)
     first = message_written(session, conversation, first_values)
-    await _after_redaction(session, conversation, actor, first, subject.kinds, field_kinds, channel=channel)
+    await _after_redaction(
+        session, conversation, actor, first, opening.subject_kinds, opening.field_kinds, channel=channel
+    )
     opened_with = {table.name: row for table, row in predicted}
     change = ConversationChange(conversation, actor, created=True, message=first, opened_with=opened_with)
     await run_pipeline(session, change)
-    emit_on_commit(
-        session,
-        Event(
-            name=EventName.CONVERSATION_CREATED,
-            topics=recipients.conversation_topics(conversation),
-            payload=recipients.conversation_payload(conversation),
-        ),
-    )
+    emit_on_commit(session, created_event(conversation))
     return conversation, True, first
 
 

@@ -14,13 +14,14 @@ from typing import Any
 
 from sqlalchemy import CTE, String, Table, and_, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Select
 
 from kefu.contacts.models import ContactIdentity, IdentityKind
 from kefu.conversations.models import Conversation, ConversationTag, Message
 from kefu.core.ids import new_reference
 from kefu.db.base import table_of
+from kefu.db.driver import fetch_row
 from kefu.db.upsert import insert_or_ignore_table
 
 Identity = tuple[IdentityKind, str]
@@ -153,6 +154,20 @@ def _pg_params(
     return params
 
 
+def _known_customer_call(
+    given: Sequence[Identity],
+    conversation: dict[str, object],
+    message: dict[str, object],
+    tags: Sequence[str],
+    extra: Sequence[ExtraRow],
+) -> tuple[Select[Any], dict[str, object]]:
+    """The statement and parameters of `open_for_known_customer` (`conversation` holds its reference)."""
+    params = _pg_params({k: v for k, v in conversation.items() if k != "contact_id"}, message, tags, extra)
+    params["id_kinds"] = [str(kind) for kind, _ in given]
+    params["id_values"] = [value for _, value in given]
+    return _statement(True, bool(tags), extra), params
+
+
 async def open_for_known_customer(
     conn: AsyncConnection,
     given: Sequence[Identity],
@@ -167,12 +182,28 @@ async def open_for_known_customer(
     the contact) or on a reference or client_id conflict.
     """
     conversation["reference"] = new_reference()
-    params = _pg_params({k: v for k, v in conversation.items() if k != "contact_id"}, message, tags, extra)
-    params["id_kinds"] = [str(kind) for kind, _ in given]
-    params["id_values"] = [value for _, value in given]
-    statement = _statement(True, bool(tags), extra)
+    statement, params = _known_customer_call(given, conversation, message, tags, extra)
     holder, conversation_id = (await conn.execute(statement, params)).one()
     return holder, conversation_id is not None
+
+
+async def open_autocommitted(
+    engine: AsyncEngine,
+    given: Sequence[Identity],
+    conversation: dict[str, object],
+    message: dict[str, object],
+    tags: Sequence[str],
+    extra: Sequence[ExtraRow] = (),
+) -> uuid.UUID | None:
+    """PostgreSQL: `open_for_known_customer` as one statement committed on its own, run by the driver
+    (`kefu.db.driver`, outside any transaction), with the reference `conversation` holds. The
+    customer's id when the rows were written; None when nothing was (a handle nobody holds, or a
+    reference or client_id conflict)."""
+    statement, params = _known_customer_call(given, conversation, message, tags, extra)
+    row = await fetch_row(engine, statement, params)
+    if row is None or row[1] is None or row[0] is None:
+        return None
+    return uuid.UUID(int=row[0].int)  # the driver's UUID subclass, as the ORM would have it
 
 
 async def write_opening(

@@ -62,6 +62,19 @@ OPENING_ROWS: Final = ("kefu.sla.actions:opening_row",)
 
 OpeningRow = Callable[[AsyncSession, Conversation], Awaitable["tuple[Table, dict[str, object]] | None"]]
 
+# For a conversation opened in one statement outside any ORM transaction
+# (kefu.conversations.quick_open): each processor's check that it would do nothing at all for the
+# opening `change`. A processor without a check here is never taken to be quiet.
+QUIET_ON_OPENING: Final = {
+    "kefu.automation.triggers:process_change": "kefu.automation.triggers:quiet_on_opening",
+    "kefu.routing.actions:process_change": "kefu.routing.actions:quiet_on_opening",
+    "kefu.sla.actions:process_change": "kefu.sla.actions:quiet_on_opening",
+    "kefu.mail.replies:process_change": "kefu.mail.replies:quiet_on_opening",
+    "kefu.channels.delivery:process_change": "kefu.channels.delivery:quiet_on_opening",
+}
+
+QuietCheck = Callable[[AsyncSession, ConversationChange], Awaitable[bool]]
+
 _running: ContextVar[bool] = ContextVar("kefu_pipeline_running", default=False)
 
 
@@ -80,6 +93,28 @@ def load_opening_rows() -> tuple[OpeningRow, ...]:
 def _load(path: str) -> Any:
     module_name, _, attribute = path.partition(":")
     return getattr(importlib.import_module(module_name), attribute)
+
+
+@cache
+def load_quiet_checks() -> tuple[QuietCheck, ...] | None:
+    """Every processor's QUIET_ON_OPENING check in order; None when a processor has none."""
+    if any(path not in QUIET_ON_OPENING for path in PROCESSORS):
+        return None
+    return tuple(_load(QUIET_ON_OPENING[path]) for path in PROCESSORS)
+
+
+async def pipeline_is_quiet(session: AsyncSession, change: ConversationChange) -> bool:
+    """Whether running the pipeline on `change` (an opening) would change and write nothing.
+
+    Asked before the conversation is written; `change.opened_with` holds the predicted rows.
+    """
+    checks = load_quiet_checks()
+    if checks is None:
+        return False
+    for check in checks:
+        if not await check(session, change):
+            return False
+    return True
 
 
 async def predict_opening_rows(

@@ -136,27 +136,32 @@ def message_written(session: AsyncSession, conversation: Conversation, values: d
     if kinds:
         author = CustomerActor(contact_id=message.author_contact_id) if message.author_contact_id else None
         audit_redaction(session, conversation, author, kinds, where="body", message=message)
+    for event in message_events(conversation, message):
+        emit_on_commit(session, event)
+    return message
+
+
+def message_events(conversation: recipients.ConversationFacts, message: Message) -> list[Event]:
+    """The `message.created` events of a new message: the staff copy and, for a reply, the customer's."""
     kind = MessageKind(message.kind)
     facts = {"message_id": str(message.id), "seq": message.seq, "kind": kind.value}
-    emit_on_commit(
-        session,
+    events = [
         Event(
             name=EventName.MESSAGE_CREATED,
             topics=recipients.staff_message_topics(conversation),
             payload={**recipients.conversation_payload(conversation), **facts},
-        ),
-    )
+        )
+    ]
     if kind == MessageKind.REPLY:
         # The customer's copy names only the conversation: team and assignee are internal.
-        emit_on_commit(
-            session,
+        events.append(
             Event(
                 name=EventName.MESSAGE_CREATED,
                 topics=(recipients.customer_topic(conversation.id),),
                 payload={"conversation_id": str(conversation.id), **facts},
-            ),
+            )
         )
-    return message
+    return events
 
 
 async def append_message(

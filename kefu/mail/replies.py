@@ -31,16 +31,26 @@ MAIL_REPLY: Final = "mail.reply"
 MAX_REFERENCES: Final = 10
 
 
+def _emails_reply(change: ConversationChange) -> bool:
+    """Whether `change` is an agent's public reply in an email conversation (which is emailed)."""
+    message = change.message
+    return (
+        message is not None
+        and change.conversation.channel == ChannelKind.EMAIL
+        and message.kind == MessageKind.REPLY
+        and message.author_kind == AuthorKind.AGENT
+    )
+
+
+async def quiet_on_opening(_session: AsyncSession, change: ConversationChange) -> bool:
+    """Pipeline QUIET_ON_OPENING check: nothing to email."""
+    return not _emails_reply(change)
+
+
 async def process_change(session: AsyncSession, change: ConversationChange) -> None:
     """Pipeline processor: queue the email for an agent's public reply in an email conversation."""
     message = change.message
-    conversation = change.conversation
-    if (
-        message is None
-        or conversation.channel != ChannelKind.EMAIL
-        or message.kind != MessageKind.REPLY
-        or message.author_kind != AuthorKind.AGENT
-    ):
+    if message is None or not _emails_reply(change):
         return
     await enqueue(session, MAIL_REPLY, {"message_id": str(message.id)}, dedupe_key=f"mail-reply:{message.id}")
 

@@ -84,13 +84,18 @@ async def _assign(
     await session.flush()
 
 
+async def _routes_automatically(session: AsyncSession, conversation: Conversation) -> bool:
+    """Whether `conversation` is unassigned, unfinished and in an auto-routed team (as cached)."""
+    if conversation.team_id is None or conversation.assignee_id is not None or conversation.status in _DONE:
+        return False
+    return await _routing_mode(session, conversation.team_id) not in (None, RoutingMode.MANUAL)
+
+
 async def route_conversation(
     session: AsyncSession, conversation: Conversation, *, exclude: Collection[uuid.UUID] = ()
 ) -> uuid.UUID | None:
     """Assign an unassigned, unfinished conversation within its auto-routed team; the agent or None."""
-    if conversation.team_id is None or conversation.assignee_id is not None or conversation.status in _DONE:
-        return None
-    if await _routing_mode(session, conversation.team_id) in (None, RoutingMode.MANUAL):
+    if conversation.team_id is None or not await _routes_automatically(session, conversation):
         return None
     routing = await _lock_routing(session, conversation.team_id)
     if routing is None or routing.mode == RoutingMode.MANUAL:
@@ -196,6 +201,12 @@ async def process_change(session: AsyncSession, change: ConversationChange) -> N
         await route_conversation(session, conversation, exclude={freed} if freed else ())
     if freed is not None:
         await pull_queue(session, freed, exclude=conversation.id)
+
+
+async def quiet_on_opening(session: AsyncSession, change: ConversationChange) -> bool:
+    """Pipeline QUIET_ON_OPENING check: routing would neither assign `change.conversation` nor free
+    an agent (a conversation opened outside an auto-routed team, or already assigned)."""
+    return _freed_agent(change) is None and not await _routes_automatically(session, change.conversation)
 
 
 async def _can_see_team(session: AsyncSession, agent: Agent, team_id: uuid.UUID | None) -> bool:

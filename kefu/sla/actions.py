@@ -146,6 +146,13 @@ def _as_predicted(written: Mapping[str, object], conversation: Conversation) -> 
     )
 
 
+async def quiet_on_opening(_session: AsyncSession, change: ConversationChange) -> bool:
+    """Pipeline QUIET_ON_OPENING check: the clocks predicted for the opening are still right, so
+    the processor would write nothing more."""
+    written = change.opened_with.get(_SLA.name)
+    return change.created and written is not None and _as_predicted(written, change.conversation)
+
+
 async def process_change(session: AsyncSession, change: ConversationChange) -> None:
     """Update the SLA clocks of `change.conversation` (inside the caller's transaction)."""
     conversation = change.conversation

@@ -98,12 +98,16 @@ class _Pending:
     events: list[Event] = field(default_factory=list)
 
 
+def _noted(event: Event) -> bool:
+    # The customer's copy of a reply repeats the staff event: send each message once.
+    return event.name.value in _SUBSCRIBABLE and any(
+        topic.startswith("conversation:") for topic in event.topics
+    )
+
+
 def note_event(session: AsyncSession, event: Event) -> None:
     """Transaction listener: remember a staff-side conversation or message event for the commit."""
-    if event.name.value not in _SUBSCRIBABLE:
-        return
-    # The customer's copy of a reply repeats the staff event: send each message once.
-    if not any(topic.startswith("conversation:") for topic in event.topics):
+    if not _noted(event):
         return
     pending: _Pending | None = session.info.get(_PENDING)
     if pending is None:
@@ -219,6 +223,11 @@ def endpoints_want(event: Event, *, margin: float = 0.0) -> bool | None:
     return any(endpoint.wants(event) for endpoint in endpoints)
 
 
+def _would_deliver(event: Event) -> bool | None:
+    """`note_event`'s `wants`: whether an endpoint would get `event` (None: endpoints not known now)."""
+    return _noted(event) and endpoints_want(event)
+
+
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
@@ -231,7 +240,7 @@ def install() -> None:
     worker at start-up)."""
     if _installed:
         return
-    add_transaction_listener(note_event)
+    add_transaction_listener(note_event, wants=_would_deliver)
     sa_event.listen(Session, "before_commit", _before_commit)
     sa_event.listen(Session, "after_rollback", _after_rollback)
     _installed.append(True)

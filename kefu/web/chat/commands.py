@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-import structlog
-
 from kefu.chat.actions import KnownChat, do_post_message, do_record_diagnostics, publish_customer_activity
 from kefu.chat.admission import RETRY_AFTER_MS, Busy
 from kefu.chat.bot_flow import Silence, do_bot_turn, find_choice
@@ -19,6 +17,7 @@ from kefu.core.clock import utcnow
 from kefu.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from kefu.core.ratelimit import SlidingWindow
 from kefu.db.uow import transaction
+from kefu.events.emit import publish_durable
 from kefu.events.types import Event
 from kefu.observability.context import bind_conversation
 from kefu.ratings.actions import do_rate
@@ -46,7 +45,6 @@ from kefu.web.chat.ownership import own_conversation
 if TYPE_CHECKING:
     from kefu.web.chat.connection import ChatConnection
 
-log = structlog.get_logger(__name__)
 
 # Refusals in a row before the connection is dropped rather than answered.
 HARD_LIMIT_REFUSALS: Final = 3 * MESSAGES_PER_MINUTE
@@ -200,17 +198,9 @@ async def _quick_post(connection: ChatConnection, frame: Post) -> bool:
 
 
 async def _publish(connection: ChatConnection, events: tuple[Event, ...]) -> None:
-    """Publish a stored message's events; a failure is logged, as after any commit (kefu.db.uow).
-
-    The message is durable and acknowledged: events only wake readers, who catch up on their next
-    event or safety read, so a bus that is down (or a Redis pool exhausted under overload) must not
-    close the customer's socket.
-    """
-    try:
-        for event in events:
-            await connection.runtime.bus.publish(event)
-    except Exception:
-        log.exception("chat_publish_failed", events=len(events))
+    """Publish a stored message's events (a failure is logged: the message is durable and acked, so a
+    bus that is down, or a Redis pool exhausted under overload, must not close the customer's socket)."""
+    await publish_durable(events, connection.runtime.bus)
 
 
 async def bot(connection: ChatConnection, *, text: str | None, choice: str | None) -> None:
