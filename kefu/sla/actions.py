@@ -101,8 +101,14 @@ def new_row(conversation: Conversation) -> ConversationSla:
     )
 
 
+_KEYS = tuple(column.key for column in _SLA.columns)
+
+
 def _values(row: ConversationSla) -> dict[str, object]:
-    return {column.key: getattr(row, column.key) for column in _SLA.columns}
+    """Every column of `row`, a new (transient) one from `new_row`: its state holds what was set and
+    an unset column reads as None, as the attribute would (read directly: this runs on every create)."""
+    state = row.__dict__
+    return {key: state.get(key) for key in _KEYS}
 
 
 async def _reconcile(
