@@ -205,6 +205,15 @@ async def _load_live_token(session: AsyncSession, token_hash: str) -> _LiveToken
     return _LiveToken(found.id, actor, found.expires_at, found.last_used_at)
 
 
+def _expired(live: _LiveToken, now: datetime) -> bool:
+    return live.expires_at is not None and live.expires_at <= now
+
+
+def _touch_due(live: _LiveToken, now: datetime) -> bool:
+    """Whether the token's last-used time is due to be written (at most once a minute)."""
+    return live.last_used_at is None or now - live.last_used_at >= LAST_USED_RESOLUTION
+
+
 def _is_live(value: _LiveToken | None) -> bool:
     return value is not None
 
@@ -220,12 +229,10 @@ async def resolve_api_token(session: AsyncSession, token: str) -> AgentActor | N
         return await _load_live_token(s, token_hash)
 
     live = await LIVE_TOKENS.get(session, token_hash, load, keep=_is_live)
-    if live is None:
-        return None
     now = utcnow()
-    if live.expires_at is not None and live.expires_at <= now:
+    if live is None or _expired(live, now):
         return None
-    if live.last_used_at is None or now - live.last_used_at >= LAST_USED_RESOLUTION:
+    if _touch_due(live, now):
         live.last_used_at = now
         # After the request's own commit and in its own transaction: an early write would hold
         # SQLite's write lock for the whole request (and block the audit of a refusal).
@@ -240,12 +247,8 @@ def cached_api_token_actor(token: str) -> AgentActor | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
         return None
     live = LIVE_TOKENS.fresh(digest(token))
-    if live is None:
-        return None
     now = utcnow()
-    if live.expires_at is not None and live.expires_at <= now:
-        return None
-    if live.last_used_at is None or now - live.last_used_at >= LAST_USED_RESOLUTION:
+    if live is None or _expired(live, now) or _touch_due(live, now):
         return None
     return live.actor
 
