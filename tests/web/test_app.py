@@ -7,6 +7,9 @@ from collections.abc import AsyncIterator
 import httpx
 
 from kefu.runtime import Runtime
+from tests.conftest import Database
+from tests.factories import make_agent
+from tests.observability.test_metrics_endpoint import sample
 
 
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
@@ -105,3 +108,33 @@ async def test_readiness_checks_redis_when_configured(
     finally:
         await runtime.pubsub.close()
         runtime.pubsub = memory
+
+
+async def test_the_create_route_matched_first_behaves_as_its_documented_route(
+    client: httpx.AsyncClient, db: Database, runtime: Runtime
+) -> None:
+    from kefu.web.app import FirstRoute, create_app
+
+    first = create_app(runtime=runtime, start_worker=False).router.routes[0]
+    assert isinstance(first, FirstRoute)
+    assert (first.path, first.methods) == ("/api/v1/conversations", {"POST"})
+    agent = await make_agent(db.sessionmaker, "li@kefu.test")
+    body = {"subject": "Help", "body": "My deposit is missing", "customer": {"email": "a@example.com"}}
+    created = await client.post("/api/v1/conversations", json=body, headers=agent.headers)
+    assert created.status_code == 201, created.text
+    # The middleware still wraps it: security headers, request id, error shape.
+    assert created.headers["x-content-type-options"] == "nosniff"
+    assert len(created.headers["x-request-id"]) == 32
+    malformed = agent.headers | {"content-type": "application/json"}
+    refused = await client.post("/api/v1/conversations", content=b"{", headers=malformed)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "malformed_json")
+    # Other methods on the path reach the other routes as before.
+    listed = await client.get("/api/v1/conversations", headers=agent.headers)
+    assert (listed.status_code, len(listed.json()["items"])) == (200, 1)
+    # Still in the OpenAPI document, with its body, and counted under its template.
+    operation = (await client.get("/api/v1/openapi.json")).json()["paths"]["/api/v1/conversations"]["post"]
+    assert "application/json" in operation["requestBody"]["content"]
+    metrics = (await client.get("/metrics")).text
+    labels = {"method": "POST", "route": "/api/v1/conversations"}
+    assert sample(metrics, "kefu_http_requests_total", status="2xx", **labels)
+    assert sample(metrics, "kefu_http_requests_total", status="4xx", **labels)
