@@ -152,10 +152,17 @@ def seed_customers(url: str, headers: dict[str, str]) -> None:
         async with httpx.AsyncClient(timeout=30, headers=json_headers) as http:
             pending = list(range(CUSTOMERS))
 
+            async def send(body: str) -> httpx.Response:
+                for _attempt in range(3):
+                    try:
+                        return await http.post(url, content=body)
+                    except httpx.TransportError:  # a kept-alive connection the server just closed
+                        await asyncio.sleep(0.1)
+                return await http.post(url, content=body)
+
             async def sender() -> None:
                 while pending:
-                    body = request_body(pending.pop())
-                    response = await http.post(url, content=body)
+                    response = await send(request_body(pending.pop()))
                     if response.status_code >= 300:
                         raise RuntimeError(f"seeding failed: {response.status_code} {response.text[:200]}")
 
