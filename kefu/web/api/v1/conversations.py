@@ -103,7 +103,8 @@ async def create_conversation(request: Request) -> Response:
     """
     runtime = await get_runtime(request)
     body: Body | None = None
-    client = _cached_api_client(request)
+    # PostgreSQL only: the one-statement write needs its data-modifying CTEs.
+    client = _cached_api_client(request) if runtime.engine.dialect.name == "postgresql" else None
     if client is not None:
         # An API client the token cache knows: the common create may be one autocommitted statement.
         body = await _read(request, runtime)
