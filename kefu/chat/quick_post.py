@@ -42,9 +42,8 @@ from kefu.conversations import recipients
 from kefu.conversations.models import Conversation, Message
 from kefu.conversations.redaction import REDACTED_KEY
 from kefu.conversations.states import AuthorKind, MessageKind, Status
-from kefu.conversations.timeline import NewMessage, insert_after_bump, new_message_values
+from kefu.conversations.timeline import NewMessage, insert_after_bump, message_events, new_message_values
 from kefu.core.clock import utcnow
-from kefu.core.ids import new_id
 from kefu.db.base import table_of
 from kefu.db.driver import fetch_row
 from kefu.events.names import EventName
@@ -190,33 +189,6 @@ def _uuid(value: uuid.UUID | None) -> uuid.UUID | None:
     return None if value is None else uuid.UUID(int=value.int)
 
 
-def _events(chat: QuickChat, message: Message) -> tuple[Event, Event]:
-    """The staff and customer `message.created`, as `kefu.conversations.timeline` builds them.
-
-    Built without validation: every field comes from this module or the stored row, and the bus
-    validates what other processes send (tests compare these with the general path's events).
-    """
-    facts = {"message_id": str(message.id), "seq": message.seq, "kind": MessageKind.REPLY.value}
-    now = utcnow()
-    staff = Event.model_construct(
-        name=EventName.MESSAGE_CREATED,
-        topics=recipients.staff_message_topics(chat),
-        payload={**recipients.conversation_payload(chat), **facts},
-        id=str(new_id()),
-        occurred_at=now,
-        position=None,
-    )
-    customer = Event.model_construct(
-        name=EventName.MESSAGE_CREATED,
-        topics=(recipients.customer_topic(chat.id),),
-        payload={"conversation_id": str(chat.id), **facts},
-        id=str(new_id()),
-        occurred_at=now,
-        position=None,
-    )
-    return staff, customer
-
-
 async def try_quick_post(
     engine: AsyncEngine,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -271,4 +243,6 @@ async def try_quick_post(
         team_id=_uuid(row["team_id"]),
         assignee_id=_uuid(row["assignee_id"]),
     )
-    return QuickPosted(message, chat, _events(chat, message))
+    # Unvalidated: every field comes from this module or the stored row (tests compare these with the
+    # general path's events).
+    return QuickPosted(message, chat, tuple(message_events(chat, message, validate=False)))

@@ -11,6 +11,8 @@ from kefu.db.uow import after_commit
 from kefu.events.bus import EventBus, get_bus
 from kefu.events.types import Event
 
+log = structlog.get_logger(__name__)
+
 # Called synchronously, inside the transaction, for every event emitted (e.g. outbound webhooks turn
 # them into outbox rows). A listener must be cheap and must not do I/O: it may only note the event on
 # the session (session.info) or add rows to it.
@@ -54,16 +56,14 @@ def emit_on_commit(session: AsyncSession, event: Event) -> None:
     after_commit(session, publish)
 
 
-log = structlog.get_logger(__name__)
-
-
 async def publish_durable(events: Iterable[Event], bus: EventBus | None = None) -> None:
     """Publish the events of a change that is durable already (written outside any ORM transaction);
     a failure is logged, as for `emit_on_commit`'s hooks: events only wake readers, who catch up on
     their next event or safety read, so a bus that is down must not fail the write."""
     events = tuple(events)
+    bus = bus or get_bus()
     try:
         for event in events:
-            await (bus or get_bus()).publish(event)
+            await bus.publish(event)
     except Exception:
         log.exception("publish_failed", events=len(events))

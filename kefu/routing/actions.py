@@ -95,6 +95,7 @@ async def route_conversation(
     session: AsyncSession, conversation: Conversation, *, exclude: Collection[uuid.UUID] = ()
 ) -> uuid.UUID | None:
     """Assign an unassigned, unfinished conversation within its auto-routed team; the agent or None."""
+    # The team test again only narrows its type for the calls below.
     if conversation.team_id is None or not await _routes_automatically(session, conversation):
         return None
     routing = await _lock_routing(session, conversation.team_id)

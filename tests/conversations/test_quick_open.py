@@ -22,6 +22,7 @@ from kefu.conversations.models import Conversation, Message
 from kefu.conversations.recipients import MESSAGES_TOPIC
 from kefu.db.cache import clear_config_caches
 from kefu.db.uow import transaction
+from kefu.events import emit
 from kefu.events.bus import install_bus
 from kefu.events.emit import add_transaction_listener, listeners_want, remove_transaction_listener
 from kefu.events.names import EventName
@@ -361,27 +362,22 @@ def test_every_pipeline_processor_says_when_it_is_quiet(monkeypatch: pytest.Monk
         pipeline.load_quiet_checks.cache_clear()
 
 
-def test_listeners_that_cannot_tell_want_every_event() -> None:
+def test_listeners_that_cannot_tell_want_every_event(monkeypatch: pytest.MonkeyPatch) -> None:
     probe = Event(name=EventName.CONVERSATION_CREATED, topics=("conversation:x",), payload={})
+    monkeypatch.setattr(emit, "_listeners", {})  # only this test's listener
+    assert not listeners_want([probe])
 
     def listener(_session: object, _event: Event) -> None:
         return None
 
     verdicts: list[bool | None] = [False]
     add_transaction_listener(listener, wants=lambda _event: verdicts[0])
-    try:
-        before = listeners_want([probe])
-        verdicts[0] = None  # stale: cannot tell
-        assert listeners_want([probe])
-        verdicts[0] = True
-        assert listeners_want([probe])
-        verdicts[0] = False
-        assert listeners_want([probe]) is before
-        assert not listeners_want([])
-    finally:
-        remove_transaction_listener(listener)
-    add_transaction_listener(listener)
-    try:
-        assert listeners_want([probe])
-    finally:
-        remove_transaction_listener(listener)
+    assert not listeners_want([probe])
+    assert not listeners_want([])
+    verdicts[0] = None  # stale: cannot tell
+    assert listeners_want([probe])
+    verdicts[0] = True
+    assert listeners_want([probe])
+    remove_transaction_listener(listener)
+    add_transaction_listener(listener)  # no `wants`: assumed to act on every event
+    assert listeners_want([probe])
